@@ -1,0 +1,187 @@
+#include "common/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "toml++/toml.h"
+
+namespace edge {
+namespace {
+
+// toml++ speaks std::string_view; Debian's Abseil has its own absl::string_view.
+std::string_view Std(absl::string_view s) { return {s.data(), s.size()}; }
+absl::string_view Absl(std::string_view s) { return {s.data(), s.size()}; }
+
+constexpr const char* kSections[] = {"device", "store", "router", "hub", "agent"};
+
+std::string Where(const toml::source_region& region) {
+  return absl::StrCat(region.begin.line, ":", region.begin.column);
+}
+
+}  // namespace
+
+ConfigSection::ConfigSection(std::string name, std::shared_ptr<const toml::table> root,
+                             const toml::table* table)
+    : name_(std::move(name)), root_(std::move(root)), table_(table) {}
+
+std::string ConfigSection::Path(absl::string_view key) const { return absl::StrCat(name_, ".", key); }
+
+absl::StatusOr<std::string> ConfigSection::GetString(absl::string_view key,
+                                                     absl::string_view default_value) {
+  read_.emplace(key);
+  const toml::node* node = table_ ? table_->get(Std(key)) : nullptr;
+  if (node == nullptr) return std::string(default_value);
+  if (const auto* s = node->as_string()) return s->get();
+  return absl::InvalidArgumentError(
+      absl::StrCat(Path(key), ": expected a string at ", Where(node->source())));
+}
+
+absl::StatusOr<std::string> ConfigSection::GetEnum(absl::string_view key,
+                                                   absl::string_view default_value,
+                                                   const std::vector<std::string>& allowed) {
+  ASSIGN_OR_RETURN(std::string value, GetString(key, default_value));
+  for (const std::string& a : allowed) {
+    if (a == value) return value;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(Path(key), ": \"", value, "\" is not one of ",
+                                                 absl::StrJoin(allowed, ", ")));
+}
+
+absl::StatusOr<int64_t> ConfigSection::GetInt(absl::string_view key, int64_t default_value,
+                                              int64_t min, int64_t max) {
+  read_.emplace(key);
+  const toml::node* node = table_ ? table_->get(Std(key)) : nullptr;
+  if (node == nullptr) return default_value;
+  const auto* i = node->as_integer();
+  if (i == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Path(key), ": expected an integer at ", Where(node->source())));
+  }
+  if (i->get() < min || i->get() > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Path(key), ": ", i->get(), " is outside [", min, ", ", max, "]"));
+  }
+  return i->get();
+}
+
+absl::StatusOr<bool> ConfigSection::GetBool(absl::string_view key, bool default_value) {
+  read_.emplace(key);
+  const toml::node* node = table_ ? table_->get(Std(key)) : nullptr;
+  if (node == nullptr) return default_value;
+  if (const auto* b = node->as_boolean()) return b->get();
+  return absl::InvalidArgumentError(
+      absl::StrCat(Path(key), ": expected true or false at ", Where(node->source())));
+}
+
+absl::StatusOr<absl::Duration> ConfigSection::GetSeconds(absl::string_view key,
+                                                         absl::Duration default_value,
+                                                         absl::Duration min) {
+  read_.emplace(key);
+  const toml::node* node = table_ ? table_->get(Std(key)) : nullptr;
+  if (node == nullptr) return default_value;
+  double seconds;
+  if (const auto* i = node->as_integer()) {
+    seconds = static_cast<double>(i->get());
+  } else if (const auto* f = node->as_floating_point()) {
+    seconds = f->get();
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Path(key), ": expected a number of seconds at ", Where(node->source())));
+  }
+  if (!std::isfinite(seconds) || absl::Seconds(seconds) < min) {
+    return absl::InvalidArgumentError(absl::StrCat(Path(key), ": ", seconds,
+                                                   " s is below the minimum of ",
+                                                   absl::FormatDuration(min)));
+  }
+  return absl::Seconds(seconds);
+}
+
+absl::Status ConfigSection::CheckNoUnknownKeys() const {
+  if (table_ == nullptr) return absl::OkStatus();
+  for (const auto& [key, node] : *table_) {
+    if (!read_.contains(key.str())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Path(Absl(key.str())), ": unknown key at ", Where(node.source())));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> Config::Parse(absl::string_view text, absl::string_view origin) {
+  toml::table table;
+  try {
+    table = toml::parse(Std(text), Std(origin));
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(origin, ":", Where(e.source()), ": ", Absl(e.description())));
+  }
+  for (const auto& [key, node] : table) {
+    bool known = false;
+    for (const char* s : kSections) known = known || key.str() == s;
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat(origin, ":", Where(node.source()), ": ",
+                                                     Absl(key.str()), ": unknown section (expected ",
+                                                     absl::StrJoin(kSections, ", "), ")"));
+    }
+    if (!node.is_table()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(origin, ":", Where(node.source()), ": ", Absl(key.str()), " must be a section"));
+    }
+  }
+  return Config(std::make_shared<const toml::table>(std::move(table)));
+}
+
+absl::StatusOr<Config> Config::LoadFile(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("config file ", path.string(), " does not exist"));
+  }
+  std::ifstream in(path);
+  if (!in) return absl::PermissionDeniedError(absl::StrCat("cannot read ", path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return Parse(text.str(), path.string());
+}
+
+ConfigSection Config::Section(absl::string_view name) const {
+  const toml::table* table = root_->get_as<toml::table>(Std(name));
+  return ConfigSection(std::string(name), root_, table);
+}
+
+std::string Config::DefaultText() {
+  return R"(# Edge runtime configuration. Every key is optional; the values below are the defaults.
+# Each service's README.md documents its keys.
+
+[device]
+# The edge device's identity; its modules are "{id}/{module}".
+id = "edge-device"
+# The name clients use as GatewayHostName and that the hub's certificate names.
+hostname = "localhost"
+
+[store]
+# "unix" listens on $EDGE_HOME/run/store.sock; also "unix:/path" or "127.0.0.1:port".
+listen = "unix"
+# The database file, relative to $EDGE_HOME.
+database = "data/store.db"
+# "normal" (WAL, durable across a service crash) or "full" (also across power loss).
+synchronous = "normal"
+)";
+}
+
+absl::StatusOr<DeviceConfig> DeviceConfig::FromConfig(const Config& config) {
+  ConfigSection section = config.Section("device");
+  DeviceConfig device;
+  ASSIGN_OR_RETURN(device.id, section.GetString("id", "edge-device"));
+  ASSIGN_OR_RETURN(device.hostname, section.GetString("hostname", "localhost"));
+  RETURN_IF_ERROR(section.CheckNoUnknownKeys());
+  if (device.id.empty()) return absl::InvalidArgumentError("device.id: must not be empty");
+  return device;
+}
+
+}  // namespace edge

@@ -1,0 +1,211 @@
+#include "common/service_runner.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/edge_home.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "common/logging.h"
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace edge {
+namespace {
+
+constexpr size_t kMaxUnixPath = sizeof(sockaddr_un::sun_path) - 1;
+
+// True when something accepts connections on the socket.
+bool UnixSocketAnswers(const std::filesystem::path& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), kMaxUnixPath);
+  bool answers = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return answers;
+}
+
+absl::Status PrepareUnixSocket(const std::filesystem::path& path) {
+  RETURN_IF_ERROR(EnsureDirectory(path.parent_path(), 0750));
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) return absl::OkStatus();
+  if (UnixSocketAnswers(path)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("another server is already listening on ", path.string()));
+  }
+  std::filesystem::remove(path, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot remove stale socket ", path.string(), ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ListenAddress> ParseListen(absl::string_view value,
+                                          const std::filesystem::path& edge_home,
+                                          absl::string_view service) {
+  ListenAddress address;
+  if (value.empty()) return absl::InvalidArgumentError("listen address is empty");
+  if (value == "unix") {
+    address.unix_path = RunDir(edge_home) / absl::StrCat(service, ".sock");
+  } else if (absl::StartsWith(value, "unix:")) {
+    address.unix_path = std::filesystem::path(std::string(value.substr(5)));
+    if (!address.unix_path.is_absolute()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("listen \"", value, "\": the socket path must be absolute"));
+    }
+  } else {
+    size_t colon = value.rfind(':');
+    if (colon == absl::string_view::npos || colon == 0 || colon + 1 == value.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "listen \"", value, "\": expected \"unix\", \"unix:/absolute/path\" or \"host:port\""));
+    }
+    address.grpc_target = std::string(value);
+    return address;
+  }
+  const std::string& path = address.unix_path.native();
+  if (path.size() > kMaxUnixPath) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unix socket path ", path, " is ", path.size(), " bytes; the limit is ", kMaxUnixPath,
+        " (choose a shorter EDGE_HOME or set the listen key)"));
+  }
+  address.grpc_target = absl::StrCat("unix:", path);
+  return address;
+}
+
+absl::StatusOr<ListenAddress> ServiceListenAddress(const Config& config,
+                                                   const std::filesystem::path& edge_home,
+                                                   absl::string_view service) {
+  ConfigSection section = config.Section(service);
+  ASSIGN_OR_RETURN(std::string listen, section.GetString("listen", "unix"));
+  absl::StatusOr<ListenAddress> address = ParseListen(listen, edge_home, service);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(service, ".listen: ", address.status().message()));
+  }
+  return address;
+}
+
+ServiceRunner::ServiceRunner(std::string service, ListenAddress address,
+                             absl::Duration shutdown_grace)
+    : service_(std::move(service)), address_(std::move(address)), shutdown_grace_(shutdown_grace) {}
+
+ServiceRunner::~ServiceRunner() {
+  if (server_ != nullptr) Shutdown();
+}
+
+absl::Status ServiceRunner::Start(const std::vector<grpc::Service*>& services) {
+  if (!address_.unix_path.empty()) RETURN_IF_ERROR(PrepareUnixSocket(address_.unix_path));
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address_.grpc_target, grpc::InsecureServerCredentials(),
+                           address_.unix_path.empty() ? &bound_port_ : nullptr);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address_.grpc_target));
+  }
+  if (!address_.unix_path.empty() && ::chmod(address_.unix_path.c_str(), 0660) != 0) {
+    return absl::InternalError(absl::StrCat("cannot chmod ", address_.unix_path.string(), ": ",
+                                            std::strerror(errno)));
+  }
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  spdlog::info("{} listening on {}", service_, target());
+  return absl::OkStatus();
+}
+
+void ServiceRunner::WaitForTermination() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  const timespec poll = {0, 100'000'000};
+  while (!stop_requested_) {
+    int signal = ::sigtimedwait(&signals, nullptr, &poll);
+    if (signal > 0) {
+      spdlog::info("{} received {}, shutting down", service_, ::strsignal(signal));
+      return;
+    }
+  }
+}
+
+void ServiceRunner::Shutdown() {
+  if (server_ == nullptr) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(shutdown_grace_));
+  server_->Wait();
+  server_.reset();
+  if (!address_.unix_path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(address_.unix_path, ec);
+  }
+  spdlog::info("{} stopped", service_);
+}
+
+std::string ServiceRunner::target() const {
+  if (!address_.unix_path.empty() || bound_port_ == 0) return address_.grpc_target;
+  return absl::StrCat(address_.grpc_target.substr(0, address_.grpc_target.rfind(':')), ":",
+                      bound_port_);
+}
+
+void BlockTerminationSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int RunServiceMain(int argc, char** argv, absl::string_view service,
+                   const std::function<absl::Status(const ServiceContext&)>& run) {
+  BlockTerminationSignals();
+  CLI::App app{absl::StrCat("edge-", service, ": the edge runtime's ", service, " service")};
+  std::string edge_home_flag;
+  std::string config_flag;
+  std::string log_level = "info";
+  app.add_option("--edge-home", edge_home_flag, "runtime home (default $EDGE_HOME, $HOME/.edge)");
+  app.add_option("--config", config_flag, "config file (default $EDGE_HOME/config.toml)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  auto fail = [&](const absl::Status& status) {
+    std::cerr << "edge-" << service << ": " << status.message() << "\n";
+    return 2;
+  };
+  if (absl::Status s = InitLogging(service, log_level); !s.ok()) return fail(s);
+  absl::StatusOr<std::filesystem::path> home = ResolveEdgeHome(edge_home_flag);
+  if (!home.ok()) return fail(home.status());
+  std::filesystem::path config_path =
+      config_flag.empty() ? ConfigPath(*home) : std::filesystem::path(config_flag);
+  absl::StatusOr<Config> config = Config::LoadFile(config_path);
+  if (absl::IsNotFound(config.status()) && config_flag.empty()) config = Config::Parse("");
+  if (!config.ok()) return fail(config.status());
+  absl::Status status = run(ServiceContext{std::string(service), *home, *std::move(config)});
+  if (!status.ok()) {
+    spdlog::critical("edge-{} failed: {}", service, status.ToString());
+    return absl::IsInvalidArgument(status) ? 2 : 1;
+  }
+  return 0;
+}
+
+}  // namespace edge

@@ -1,0 +1,451 @@
+#include "services/store/queue_store.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "SQLiteCpp/Transaction.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "services/store/schema.h"
+#include "services/store/sqlite_status.h"
+#include "common/logging.h"
+
+namespace edge::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr size_t kMaxIdleReaders = 8;
+
+// The validated form of one QueueTarget.
+struct Target {
+  std::string endpoint;
+  uint32_t priority;
+  int64_t ttl_ms;
+};
+
+absl::StatusOr<uint32_t> ValidatePriority(const v1::QueueId& id, absl::string_view field) {
+  if (id.endpoint().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".endpoint: is required"));
+  }
+  if (!id.has_priority()) return kDefaultPriority;
+  if (id.priority() > kMaxPriority) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".priority: ", id.priority(),
+                                                   " is outside 0-", kMaxPriority));
+  }
+  return id.priority();
+}
+
+absl::StatusOr<std::vector<std::vector<Target>>> ValidateAppend(
+    const v1::AppendMessagesRequest& request) {
+  if (request.messages().empty()) {
+    return absl::InvalidArgumentError("messages: the batch is empty");
+  }
+  if (!request.journal_id().empty() && request.first_sequence() == 0) {
+    return absl::InvalidArgumentError(
+        "first_sequence: required (at least 1) when journal_id is set");
+  }
+  std::vector<std::vector<Target>> targets(request.messages_size());
+  for (int i = 0; i < request.messages_size(); ++i) {
+    const v1::MessageToAppend& m = request.messages(i);
+    if (m.queues().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("messages[", i, "].queues: none given"));
+    }
+    for (int q = 0; q < m.queues_size(); ++q) {
+      std::string field = absl::StrCat("messages[", i, "].queues[", q, "]");
+      const v1::QueueTarget& t = m.queues(q);
+      ASSIGN_OR_RETURN(uint32_t priority, ValidatePriority(t.queue(), absl::StrCat(field, ".queue")));
+      if (t.ttl_seconds() < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".ttl_seconds: ", t.ttl_seconds(), " is negative"));
+      }
+      for (const Target& seen : targets[i]) {
+        if (seen.endpoint == t.queue().endpoint() && seen.priority == priority) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(field, ": the message names this queue twice"));
+        }
+      }
+      targets[i].push_back({t.queue().endpoint(), priority, t.ttl_seconds() * 1000});
+    }
+  }
+  return targets;
+}
+
+std::unique_ptr<SQLite::Database> OpenConnection(const std::filesystem::path& path, int flags) {
+  auto db = std::make_unique<SQLite::Database>(path.string(), flags, kBusyTimeoutMs);
+  return db;
+}
+
+}  // namespace
+
+// A read-only connection with its prepared statements; owned by one reader at a time.
+class QueueStore::ReadConnection {
+ public:
+  explicit ReadConnection(const std::filesystem::path& path)
+      : db_(OpenConnection(path, SQLite::OPEN_READONLY)),
+        read_page_(*db_,
+                   "SELECT e.offset, e.appended_ms, e.expires_ms, b.data FROM entries e "
+                   "JOIN bodies b ON b.id = e.body_id "
+                   "WHERE e.queue_id = ?1 AND e.offset >= ?2 AND (e.expires_ms = 0 OR "
+                   "e.expires_ms > ?3) ORDER BY e.offset LIMIT ?4") {}
+
+  SQLite::Database& db() { return *db_; }
+  SQLite::Statement& read_page() { return read_page_; }
+
+ private:
+  std::unique_ptr<SQLite::Database> db_;
+  SQLite::Statement read_page_;
+};
+
+QueueStore::QueueStore(const QueueStoreOptions& options, const Clock* clock)
+    : options_(options), clock_(clock) {}
+
+QueueStore::~QueueStore() = default;
+
+absl::StatusOr<std::unique_ptr<QueueStore>> QueueStore::Open(const QueueStoreOptions& options,
+                                                             const Clock* clock) {
+  std::unique_ptr<QueueStore> store(new QueueStore(options, clock));
+  RETURN_IF_ERROR(store->Init());
+  return store;
+}
+
+absl::Status QueueStore::Init() {
+  absl::MutexLock write_lock(&write_mu_);
+  RETURN_IF_ERROR(RunSqlite(absl::StrCat("opening ", options_.database.string()), [&] {
+    writer_ = OpenConnection(options_.database, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  }));
+  RETURN_IF_ERROR(MigrateSchema(*writer_));
+  RETURN_IF_ERROR(RunSqlite("configuring the database", [&] {
+    std::string mode = writer_->execAndGet("PRAGMA journal_mode = WAL").getString();
+    if (mode != "wal") throw std::runtime_error("WAL journal mode is not available: " + mode);
+    writer_->exec(options_.synchronous_full ? "PRAGMA synchronous = FULL"
+                                            : "PRAGMA synchronous = NORMAL");
+  }));
+  absl::MutexLock state_lock(&state_mu_);
+  return RunSqlite("loading queues", [&] {
+    SQLite::Statement q(*writer_,
+                        "SELECT id, endpoint, priority, checkpoint, last_offset FROM queues");
+    while (q.executeStep()) {
+      QueueKey key{q.getColumn(1).getString(), static_cast<uint32_t>(q.getColumn(2).getInt64())};
+      queues_[key] = QueueState{q.getColumn(0).getInt64(),
+                                static_cast<uint64_t>(q.getColumn(4).getInt64()),
+                                static_cast<uint64_t>(q.getColumn(3).getInt64())};
+    }
+  });
+}
+
+int64_t QueueStore::NowMs() const { return absl::ToUnixMillis(clock_->Now()); }
+
+absl::StatusOr<v1::AppendMessagesResponse> QueueStore::Append(
+    const v1::AppendMessagesRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<std::vector<Target>> targets, ValidateAppend(request));
+  const bool journaled = !request.journal_id().empty();
+  const uint64_t count = static_cast<uint64_t>(request.messages_size());
+  const uint64_t last_sequence = request.first_sequence() + count - 1;
+  const int64_t now_ms = NowMs();
+
+  v1::AppendMessagesResponse response;
+  // What the transaction changed, applied to the in-memory state only once it committed.
+  absl::flat_hash_map<QueueKey, QueueState> touched;
+  std::vector<std::function<void()>> wakes;
+
+  absl::ReleasableMutexLock write_lock(&write_mu_);
+  {
+    absl::MutexLock state_lock(&state_mu_);
+    for (const auto& message_targets : targets) {
+      for (const Target& t : message_targets) {
+        QueueKey key{t.endpoint, t.priority};
+        if (auto it = queues_.find(key); it != queues_.end()) touched.emplace(key, it->second);
+      }
+    }
+  }
+  absl::Status status = RunSqlite("appending messages", [&] {
+    SQLite::Transaction txn(*writer_);
+    uint64_t high_water = 0;
+    if (journaled) {
+      SQLite::Statement get(*writer_, "SELECT high_water FROM journals WHERE journal_id = ?");
+      get.bind(1, request.journal_id());
+      if (get.executeStep()) high_water = static_cast<uint64_t>(get.getColumn(0).getInt64());
+    }
+    // Messages at or below the high-water mark were stored by an earlier delivery of this batch.
+    uint64_t skip = 0;
+    if (journaled && high_water >= request.first_sequence()) {
+      skip = std::min(count, high_water - request.first_sequence() + 1);
+    }
+    SQLite::Statement insert_body(*writer_, "INSERT INTO bodies (data, refs) VALUES (?, ?)");
+    SQLite::Statement insert_queue(*writer_,
+                                   "INSERT INTO queues (endpoint, priority) VALUES (?, ?)");
+    SQLite::Statement insert_entry(
+        *writer_,
+        "INSERT INTO entries (queue_id, offset, body_id, appended_ms, expires_ms) "
+        "VALUES (?, ?, ?, ?, ?)");
+    std::string data;
+    for (uint64_t i = skip; i < count; ++i) {
+      const std::vector<Target>& message_targets = targets[i];
+      request.messages(static_cast<int>(i)).message().SerializeToString(&data);
+      insert_body.bind(1, data.data(), static_cast<int>(data.size()));
+      insert_body.bind(2, static_cast<int64_t>(message_targets.size()));
+      insert_body.exec();
+      insert_body.reset();
+      const int64_t body_id = writer_->getLastInsertRowid();
+      for (const Target& t : message_targets) {
+        auto [it, created] = touched.try_emplace(QueueKey{t.endpoint, t.priority});
+        QueueState& queue = it->second;
+        if (created) {
+          insert_queue.bind(1, t.endpoint);
+          insert_queue.bind(2, static_cast<int64_t>(t.priority));
+          insert_queue.exec();
+          insert_queue.reset();
+          queue.id = writer_->getLastInsertRowid();
+        }
+        ++queue.last_offset;
+        insert_entry.bind(1, queue.id);
+        insert_entry.bind(2, static_cast<int64_t>(queue.last_offset));
+        insert_entry.bind(3, body_id);
+        insert_entry.bind(4, now_ms);
+        insert_entry.bind(5, t.ttl_ms == 0 ? int64_t{0} : now_ms + t.ttl_ms);
+        insert_entry.exec();
+        insert_entry.reset();
+      }
+    }
+    SQLite::Statement update_queue(*writer_, "UPDATE queues SET last_offset = ? WHERE id = ?");
+    for (const auto& [key, queue] : touched) {
+      update_queue.bind(1, static_cast<int64_t>(queue.last_offset));
+      update_queue.bind(2, queue.id);
+      update_queue.exec();
+      update_queue.reset();
+    }
+    if (journaled && last_sequence > high_water) {
+      SQLite::Statement put(*writer_,
+                            "INSERT INTO journals (journal_id, high_water) VALUES (?1, ?2) "
+                            "ON CONFLICT (journal_id) DO UPDATE SET high_water = ?2");
+      put.bind(1, request.journal_id());
+      put.bind(2, static_cast<int64_t>(last_sequence));
+      put.exec();
+      high_water = last_sequence;
+    }
+    txn.commit();
+    response.set_appended(static_cast<uint32_t>(count - skip));
+    response.set_duplicates(static_cast<uint32_t>(skip));
+    response.set_journal_high_water(journaled ? high_water : 0);
+  });
+  if (!status.ok()) return status;
+
+  {
+    absl::MutexLock state_lock(&state_mu_);
+    for (const auto& [key, queue] : touched) {
+      queues_[key] = queue;
+      auto waiting = waiters_.find(queue.id);
+      if (waiting == waiters_.end()) continue;
+      for (auto& [id, wake] : waiting->second) wakes.push_back(std::move(wake));
+      waiters_.erase(waiting);
+    }
+  }
+  write_lock.Release();
+  for (auto& wake : wakes) wake();
+  return response;
+}
+
+absl::StatusOr<QueueHandle> QueueStore::FindQueue(const v1::QueueId& id, bool create) {
+  ASSIGN_OR_RETURN(uint32_t priority, ValidatePriority(id, "queue"));
+  QueueKey key{id.endpoint(), priority};
+  {
+    absl::MutexLock state_lock(&state_mu_);
+    if (auto it = queues_.find(key); it != queues_.end()) {
+      return QueueHandle{it->second.id, key.endpoint, priority};
+    }
+  }
+  if (!create) {
+    return absl::NotFoundError(absl::StrCat("queue ", id.endpoint(), " at priority ",
+                                            id.has_priority() ? absl::StrCat(priority) : "default",
+                                            " does not exist"));
+  }
+  absl::MutexLock write_lock(&write_mu_);
+  {
+    absl::MutexLock state_lock(&state_mu_);  // created meanwhile by an append?
+    if (auto it = queues_.find(key); it != queues_.end()) {
+      return QueueHandle{it->second.id, key.endpoint, priority};
+    }
+  }
+  ASSIGN_OR_RETURN(int64_t queue_id, RunSqlite("creating a queue", [&] {
+                     SQLite::Statement insert(
+                         *writer_, "INSERT INTO queues (endpoint, priority) VALUES (?, ?)");
+                     insert.bind(1, key.endpoint);
+                     insert.bind(2, static_cast<int64_t>(priority));
+                     insert.exec();
+                     return writer_->getLastInsertRowid();
+                   }));
+  absl::MutexLock state_lock(&state_mu_);
+  queues_[key] = QueueState{queue_id, 0, 0};
+  return QueueHandle{queue_id, key.endpoint, priority};
+}
+
+std::unique_ptr<QueueStore::ReadConnection> QueueStore::AcquireReader() {
+  {
+    absl::MutexLock lock(&readers_mu_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<ReadConnection> reader = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return reader;
+    }
+  }
+  return std::make_unique<ReadConnection>(options_.database);
+}
+
+void QueueStore::ReleaseReader(std::unique_ptr<ReadConnection> reader) {
+  absl::MutexLock lock(&readers_mu_);
+  if (idle_readers_.size() < kMaxIdleReaders) idle_readers_.push_back(std::move(reader));
+}
+
+absl::StatusOr<QueuePage> QueueStore::ReadPage(const QueueHandle& queue, uint64_t from,
+                                               uint32_t limit) {
+  // Everything up to `committed` is visible to the query below, which may also see later appends.
+  uint64_t committed = 0;
+  {
+    absl::MutexLock state_lock(&state_mu_);
+    auto it = queues_.find(QueueKey{queue.endpoint, queue.priority});
+    if (it != queues_.end()) committed = it->second.last_offset;
+  }
+  QueuePage page;
+  std::unique_ptr<ReadConnection> reader;
+  absl::Status status = RunSqlite("reading a queue", [&] {
+    if (reader == nullptr) reader = AcquireReader();
+    SQLite::Statement& read = reader->read_page();
+    read.bind(1, queue.id);
+    read.bind(2, static_cast<int64_t>(from));
+    read.bind(3, NowMs());
+    read.bind(4, static_cast<int64_t>(limit));
+    uint64_t last = 0;
+    while (read.executeStep()) {
+      v1::QueueEntry& entry = page.entries.emplace_back();
+      last = static_cast<uint64_t>(read.getColumn(0).getInt64());
+      entry.set_offset(last);
+      entry.set_appended_unix_ms(read.getColumn(1).getInt64());
+      entry.set_expires_unix_ms(read.getColumn(2).getInt64());
+      const SQLite::Column data = read.getColumn(3);
+      if (!entry.mutable_message()->ParseFromArray(data.getBlob(), data.getBytes())) {
+        throw std::runtime_error(absl::StrCat("entry ", last, " has an unreadable message"));
+      }
+    }
+    read.reset();  // ends the read transaction now
+    if (page.entries.size() == limit) {
+      page.next_offset = last + 1;
+    } else {
+      // A short page means every live entry up to what is committed was returned.
+      page.next_offset = std::max({from, last + 1, committed + 1});
+    }
+  });
+  if (reader != nullptr) {
+    if (status.ok()) {
+      ReleaseReader(std::move(reader));
+    } else {
+      reader.reset();  // a connection that failed mid-statement is not reused
+    }
+  }
+  if (!status.ok()) return status;
+  return page;
+}
+
+uint64_t QueueStore::FirstUndelivered(const QueueHandle& queue) {
+  absl::MutexLock state_lock(&state_mu_);
+  auto it = queues_.find(QueueKey{queue.endpoint, queue.priority});
+  return it == queues_.end() ? 1 : it->second.checkpoint + 1;
+}
+
+absl::StatusOr<uint64_t> QueueStore::Checkpoint(const QueueHandle& queue, uint64_t offset) {
+  const QueueKey key{queue.endpoint, queue.priority};
+  absl::MutexLock write_lock(&write_mu_);
+  QueueState state;
+  {
+    absl::MutexLock state_lock(&state_mu_);
+    auto it = queues_.find(key);
+    if (it == queues_.end()) return absl::NotFoundError("queue does not exist");
+    state = it->second;
+  }
+  if (offset > state.last_offset) {
+    return absl::OutOfRangeError(absl::StrCat("checkpoint ", offset, " is beyond the last offset ",
+                                              state.last_offset, " of ", queue.endpoint));
+  }
+  if (offset <= state.checkpoint) return state.checkpoint;
+  RETURN_IF_ERROR(RunSqlite("checkpointing a queue", [&] {
+    SQLite::Transaction txn(*writer_);
+    // Entries the checkpoint covers that had expired were never delivered: count them as expired.
+    SQLite::Statement expired(*writer_,
+                              "SELECT COUNT(*) FROM entries WHERE queue_id = ?1 AND offset > ?2 "
+                              "AND offset <= ?3 AND expires_ms != 0 AND expires_ms <= ?4");
+    expired.bind(1, state.id);
+    expired.bind(2, static_cast<int64_t>(state.checkpoint));
+    expired.bind(3, static_cast<int64_t>(offset));
+    expired.bind(4, NowMs());
+    expired.executeStep();
+    const int64_t expired_count = expired.getColumn(0).getInt64();
+    expired.reset();
+    for (const char* sql : {
+             "UPDATE bodies SET refs = refs - 1 WHERE id IN (SELECT body_id FROM entries "
+             "WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3)",
+             "DELETE FROM bodies WHERE refs <= 0 AND id IN (SELECT body_id FROM entries "
+             "WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3)",
+             "DELETE FROM entries WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3",
+         }) {
+      SQLite::Statement s(*writer_, sql);
+      s.bind(1, state.id);
+      s.bind(2, static_cast<int64_t>(state.checkpoint));
+      s.bind(3, static_cast<int64_t>(offset));
+      s.exec();
+    }
+    SQLite::Statement update(
+        *writer_,
+        "UPDATE queues SET checkpoint = ?, expired_count = expired_count + ? WHERE id = ?");
+    update.bind(1, static_cast<int64_t>(offset));
+    update.bind(2, expired_count);
+    update.bind(3, state.id);
+    update.exec();
+    txn.commit();
+  }));
+  absl::MutexLock state_lock(&state_mu_);
+  queues_[key].checkpoint = offset;
+  return offset;
+}
+
+absl::StatusOr<std::vector<v1::QueueInfo>> QueueStore::ListQueues() {
+  std::unique_ptr<ReadConnection> reader = AcquireReader();
+  std::vector<v1::QueueInfo> queues;
+  RETURN_IF_ERROR(RunSqlite("listing queues", [&] {
+    SQLite::Statement list(
+        reader->db(),
+        "SELECT q.endpoint, q.priority, q.checkpoint, q.last_offset, q.expired_count + "
+        "(SELECT COUNT(*) FROM entries e WHERE e.queue_id = q.id AND e.expires_ms != 0 AND "
+        "e.expires_ms <= ?1) FROM queues q ORDER BY q.endpoint, q.priority");
+    list.bind(1, NowMs());
+    while (list.executeStep()) {
+      v1::QueueInfo& info = queues.emplace_back();
+      info.mutable_queue()->set_endpoint(list.getColumn(0).getString());
+      const auto priority = static_cast<uint32_t>(list.getColumn(1).getInt64());
+      if (priority != kDefaultPriority) info.mutable_queue()->set_priority(priority);
+      info.set_checkpoint(static_cast<uint64_t>(list.getColumn(2).getInt64()));
+      info.set_last_offset(static_cast<uint64_t>(list.getColumn(3).getInt64()));
+      info.set_depth(info.last_offset() - info.checkpoint());
+      info.set_expired(static_cast<uint64_t>(list.getColumn(4).getInt64()));
+    }
+  }));
+  ReleaseReader(std::move(reader));
+  return queues;
+}
+
+bool QueueStore::NotifyWhenAppended(const QueueHandle& queue, uint64_t after_offset,
+                                    uint64_t waiter_id, std::function<void()> wake) {
+  absl::MutexLock state_lock(&state_mu_);
+  auto it = queues_.find(QueueKey{queue.endpoint, queue.priority});
+  if (it != queues_.end() && it->second.last_offset > after_offset) return false;
+  waiters_[queue.id][waiter_id] = std::move(wake);
+  return true;
+}
+
+void QueueStore::CancelNotify(const QueueHandle& queue, uint64_t waiter_id) {
+  absl::MutexLock state_lock(&state_mu_);
+  auto it = waiters_.find(queue.id);
+  if (it == waiters_.end()) return;
+  it->second.erase(waiter_id);
+  if (it->second.empty()) waiters_.erase(it);
+}
+
+}  // namespace edge::store

@@ -1,0 +1,44 @@
+#include "services/store/store_server.h"
+
+#include "common/edge_home.h"
+#include "common/status_macros.h"
+#include "services/store/store_grpc_service.h"
+#include "common/logging.h"
+
+namespace edge::store {
+
+absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
+                                                      const std::filesystem::path& edge_home) {
+  RETURN_IF_ERROR(DeviceConfig::FromConfig(config).status());
+  StoreOptions options;
+  ASSIGN_OR_RETURN(options.listen, ServiceListenAddress(config, edge_home, "store"));
+  ConfigSection section = config.Section("store");
+  (void)section.GetString("listen", "unix");  // validated above
+  ASSIGN_OR_RETURN(std::string database, section.GetString("database", "data/store.db"));
+  if (database.empty()) return absl::InvalidArgumentError("store.database: must not be empty");
+  options.queues.database = edge_home / database;
+  ASSIGN_OR_RETURN(std::string synchronous,
+                   section.GetEnum("synchronous", "normal", {"normal", "full"}));
+  options.queues.synchronous_full = synchronous == "full";
+  ASSIGN_OR_RETURN(options.shutdown_grace,
+                   section.GetSeconds("shutdown_grace_seconds", absl::Seconds(5), absl::Seconds(0)));
+  RETURN_IF_ERROR(section.CheckNoUnknownKeys());
+  return options;
+}
+
+absl::Status RunStore(const ServiceContext& context) {
+  ASSIGN_OR_RETURN(StoreOptions options, StoreOptions::FromConfig(context.config, context.edge_home));
+  RETURN_IF_ERROR(EnsureDirectory(options.queues.database.parent_path(), 0750));
+  ASSIGN_OR_RETURN(std::unique_ptr<QueueStore> queues,
+                   QueueStore::Open(options.queues, SystemClock::Get()));
+  spdlog::info("database {}", options.queues.database.string());
+  StoreGrpcService service(queues.get());
+  ServiceRunner runner("store", options.listen, options.shutdown_grace);
+  RETURN_IF_ERROR(runner.Start({&service}));
+  runner.WaitForTermination();
+  service.EndStreams();
+  runner.Shutdown();
+  return absl::OkStatus();
+}
+
+}  // namespace edge::store

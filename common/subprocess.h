@@ -23,11 +23,11 @@ namespace edge {
 
 struct SubprocessOptions {
   // argv[0] is the program path (no PATH search).
-  std::vector<std::string> argv;
+  std::vector<std::string> argv = {};
   // Set (or override) these variables on top of the parent's environment.
-  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::pair<std::string, std::string>> env = {};
   // Standard output and error are appended here; empty: inherited from the parent.
-  std::filesystem::path log_file;
+  std::filesystem::path log_file = {};
   // Start the child in its own session (setsid), detached from the parent's terminal.
   bool new_session = false;
 };

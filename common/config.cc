@@ -30,7 +30,9 @@ ConfigSection::ConfigSection(std::string name, std::shared_ptr<const toml::table
                              const toml::table* table)
     : name_(std::move(name)), root_(std::move(root)), table_(table) {}
 
-std::string ConfigSection::Path(absl::string_view key) const { return absl::StrCat(name_, ".", key); }
+std::string ConfigSection::Path(absl::string_view key) const {
+  return absl::StrCat(name_, ".", key);
+}
 
 absl::StatusOr<std::string> ConfigSection::GetString(absl::string_view key,
                                                      absl::string_view default_value) {
@@ -49,8 +51,8 @@ absl::StatusOr<std::string> ConfigSection::GetEnum(absl::string_view key,
   for (const std::string& a : allowed) {
     if (a == value) return value;
   }
-  return absl::InvalidArgumentError(absl::StrCat(Path(key), ": \"", value, "\" is not one of ",
-                                                 absl::StrJoin(allowed, ", ")));
+  return absl::InvalidArgumentError(
+      absl::StrCat(Path(key), ": \"", value, "\" is not one of ", absl::StrJoin(allowed, ", ")));
 }
 
 absl::StatusOr<int64_t> ConfigSection::GetInt(absl::string_view key, int64_t default_value,
@@ -95,9 +97,8 @@ absl::StatusOr<absl::Duration> ConfigSection::GetSeconds(absl::string_view key,
         absl::StrCat(Path(key), ": expected a number of seconds at ", Where(node->source())));
   }
   if (!std::isfinite(seconds) || absl::Seconds(seconds) < min) {
-    return absl::InvalidArgumentError(absl::StrCat(Path(key), ": ", seconds,
-                                                   " s is below the minimum of ",
-                                                   absl::FormatDuration(min)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        Path(key), ": ", seconds, " s is below the minimum of ", absl::FormatDuration(min)));
   }
   return absl::Seconds(seconds);
 }
@@ -125,13 +126,13 @@ absl::StatusOr<Config> Config::Parse(absl::string_view text, absl::string_view o
     bool known = false;
     for (const char* s : kSections) known = known || key.str() == s;
     if (!known) {
-      return absl::InvalidArgumentError(absl::StrCat(origin, ":", Where(node.source()), ": ",
-                                                     Absl(key.str()), ": unknown section (expected ",
-                                                     absl::StrJoin(kSections, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(origin, ":", Where(node.source()), ": ", Absl(key.str()),
+                       ": unknown section (expected ", absl::StrJoin(kSections, ", "), ")"));
     }
     if (!node.is_table()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(origin, ":", Where(node.source()), ": ", Absl(key.str()), " must be a section"));
+      return absl::InvalidArgumentError(absl::StrCat(origin, ":", Where(node.source()), ": ",
+                                                     Absl(key.str()), " must be a section"));
     }
   }
   return Config(std::make_shared<const toml::table>(std::move(table)));

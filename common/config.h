@@ -17,10 +17,10 @@
 #include <memory>
 #include <set>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace toml {
@@ -36,7 +36,8 @@ namespace edge {
 class ConfigSection {
  public:
   // `table` may be null (the section is absent: every key takes its default).
-  ConfigSection(std::string name, std::shared_ptr<const toml::table> root, const toml::table* table);
+  ConfigSection(std::string name, std::shared_ptr<const toml::table> root,
+                const toml::table* table);
 
   absl::StatusOr<std::string> GetString(absl::string_view key, absl::string_view default_value);
   // `value` must be one of `allowed`.

@@ -1,13 +1,14 @@
 #include "common/edge_home.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace edge {
 
@@ -24,16 +25,20 @@ absl::StatusOr<std::filesystem::path> ResolveEdgeHome(absl::string_view explicit
   }
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(home, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("EDGE_HOME ", home.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InvalidArgumentError(
+        absl::StrCat("EDGE_HOME ", home.string(), ": ", ec.message()));
   return absolute.lexically_normal();
 }
 
 absl::Status EnsureDirectory(const std::filesystem::path& dir, mode_t mode) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
   if (::chmod(dir.c_str(), mode) != 0) {
-    return absl::InternalError(absl::StrCat("cannot chmod ", dir.string(), ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot chmod ", dir.string(), ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }

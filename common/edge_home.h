@@ -7,11 +7,12 @@
 #ifndef EDGE_COMMON_EDGE_HOME_H_
 #define EDGE_COMMON_EDGE_HOME_H_
 
+#include <sys/types.h>
+
 #include <filesystem>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
-#include <sys/types.h>
+#include "absl/strings/string_view.h"
 
 namespace edge {
 

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "spdlog/sinks/stdout_sinks.h"
 #include "common/logging.h"
+#include "spdlog/sinks/stdout_sinks.h"
 
 namespace edge {
 

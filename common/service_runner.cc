@@ -1,13 +1,20 @@
 #include "common/service_runner.h"
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <memory>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/edge_home.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -15,11 +22,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "common/logging.h"
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
+#include "grpcpp/support/server_interceptor.h"
 
 namespace edge {
 namespace {
@@ -54,6 +57,36 @@ absl::Status PrepareUnixSocket(const std::filesystem::path& path) {
   return absl::OkStatus();
 }
 
+// Counts the calls in flight: gRPC creates one interceptor per call and destroys it when the call
+// ends. Shutdown waits for the count to reach zero instead of for the server's own drain, which
+// also waits for every idle client connection to close and so always took the whole grace period.
+class InFlightInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit InFlightInterceptor(std::atomic<int>* in_flight) : in_flight_(in_flight) {
+    in_flight_->fetch_add(1);
+  }
+  ~InFlightInterceptor() override { in_flight_->fetch_sub(1); }
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    methods->Proceed();
+  }
+
+ private:
+  std::atomic<int>* in_flight_;
+};
+
+class InFlightInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit InFlightInterceptorFactory(std::atomic<int>* in_flight) : in_flight_(in_flight) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo*) override {
+    return new InFlightInterceptor(in_flight_);
+  }
+
+ private:
+  std::atomic<int>* in_flight_;
+};
+
 }  // namespace
 
 absl::StatusOr<ListenAddress> ParseListen(absl::string_view value,
@@ -80,9 +113,9 @@ absl::StatusOr<ListenAddress> ParseListen(absl::string_view value,
   }
   const std::string& path = address.unix_path.native();
   if (path.size() > kMaxUnixPath) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unix socket path ", path, " is ", path.size(), " bytes; the limit is ", kMaxUnixPath,
-        " (choose a shorter EDGE_HOME or set the listen key)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unix socket path ", path, " is ", path.size(), " bytes; the limit is ",
+                     kMaxUnixPath, " (choose a shorter EDGE_HOME or set the listen key)"));
   }
   address.grpc_target = absl::StrCat("unix:", path);
   return address;
@@ -117,13 +150,16 @@ absl::Status ServiceRunner::Start(const std::vector<grpc::Service*>& services) {
   builder.AddListeningPort(address_.grpc_target, grpc::InsecureServerCredentials(),
                            address_.unix_path.empty() ? &bound_port_ : nullptr);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counters;
+  counters.push_back(std::make_unique<InFlightInterceptorFactory>(&in_flight_));
+  builder.experimental().SetInterceptorCreators(std::move(counters));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address_.grpc_target));
   }
   if (!address_.unix_path.empty() && ::chmod(address_.unix_path.c_str(), 0660) != 0) {
-    return absl::InternalError(absl::StrCat("cannot chmod ", address_.unix_path.string(), ": ",
-                                            std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot chmod ", address_.unix_path.string(), ": ", std::strerror(errno)));
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
   spdlog::info("{} listening on {}", service_, target());
@@ -148,7 +184,15 @@ void ServiceRunner::WaitForTermination() {
 void ServiceRunner::Shutdown() {
   if (server_ == nullptr) return;
   server_->GetHealthCheckService()->SetServingStatus(false);
-  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(shutdown_grace_));
+  // Calls in flight get the grace period to finish; then the server stops at once, cancelling
+  // what is left and closing idle client connections.
+  const absl::Time deadline = absl::Now() + shutdown_grace_;
+  while (in_flight_.load() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  if (in_flight_.load() > 0) {
+    spdlog::warn("{}: cancelling {} calls still running after {}", service_, in_flight_.load(),
+                 absl::FormatDuration(shutdown_grace_));
+  }
+  server_->Shutdown(std::chrono::system_clock::now());
   server_->Wait();
   server_.reset();
   if (!address_.unix_path.empty()) {

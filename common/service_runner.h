@@ -18,10 +18,10 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "grpcpp/server.h"
@@ -66,8 +66,9 @@ class ServiceRunner {
   void WaitForTermination();
   void Stop() { stop_requested_ = true; }
 
-  // Marks the service NOT_SERVING, stops accepting calls, and gives in-flight calls
-  // `shutdown_grace` before cancelling them. Removes the unix socket.
+  // Marks the service NOT_SERVING, gives the calls in flight `shutdown_grace` to finish, then
+  // stops the server (cancelling what is left) and removes the unix socket. End long-lived streams
+  // first, or they hold shutdown for the whole grace period.
   void Shutdown();
 
   // The address clients use; for "host:0" the port actually bound.
@@ -80,6 +81,7 @@ class ServiceRunner {
   int bound_port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<bool> stop_requested_{false};
+  std::atomic<int> in_flight_{0};
 };
 
 // Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread and all threads it creates later.

@@ -16,10 +16,10 @@
 #define EDGE_STATUS_CONCAT_(a, b) EDGE_STATUS_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function when `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    ::absl::Status edge_status_ = (expr);            \
-    if (!edge_status_.ok()) return edge_status_;     \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status edge_status_ = (expr);        \
+    if (!edge_status_.ok()) return edge_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status, otherwise moves the value
@@ -27,8 +27,8 @@
 #define ASSIGN_OR_RETURN(lhs, rexpr) \
   EDGE_ASSIGN_OR_RETURN_IMPL_(EDGE_STATUS_CONCAT_(edge_statusor_, __LINE__), lhs, rexpr)
 
-#define EDGE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                                \
+#define EDGE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)  \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -1,5 +1,9 @@
 #include "common/subprocess.h"
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -7,9 +11,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace edge {
 
@@ -119,7 +120,8 @@ int Subprocess::Stop(absl::Duration grace) {
 
 std::string DescribeWaitStatus(int wait_status) {
   if (WIFEXITED(wait_status)) return absl::StrCat("exited with ", WEXITSTATUS(wait_status));
-  if (WIFSIGNALED(wait_status)) return absl::StrCat("killed by ", ::strsignal(WTERMSIG(wait_status)));
+  if (WIFSIGNALED(wait_status))
+    return absl::StrCat("killed by ", ::strsignal(WTERMSIG(wait_status)));
   return absl::StrCat("wait status ", wait_status);
 }
 

@@ -9,6 +9,8 @@
 #ifndef EDGE_COMMON_SUBPROCESS_H_
 #define EDGE_COMMON_SUBPROCESS_H_
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,7 +19,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include <sys/types.h>
 
 namespace edge {
 

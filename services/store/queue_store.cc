@@ -5,10 +5,10 @@
 
 #include "SQLiteCpp/Transaction.h"
 #include "absl/strings/str_cat.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "services/store/schema.h"
 #include "services/store/sqlite_status.h"
-#include "common/logging.h"
 
 namespace edge::store {
 namespace {
@@ -29,8 +29,8 @@ absl::StatusOr<uint32_t> ValidatePriority(const v1::QueueId& id, absl::string_vi
   }
   if (!id.has_priority()) return kDefaultPriority;
   if (id.priority() > kMaxPriority) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ".priority: ", id.priority(),
-                                                   " is outside 0-", kMaxPriority));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".priority: ", id.priority(), " is outside 0-", kMaxPriority));
   }
   return id.priority();
 }
@@ -53,7 +53,8 @@ absl::StatusOr<std::vector<std::vector<Target>>> ValidateAppend(
     for (int q = 0; q < m.queues_size(); ++q) {
       std::string field = absl::StrCat("messages[", i, "].queues[", q, "]");
       const v1::QueueTarget& t = m.queues(q);
-      ASSIGN_OR_RETURN(uint32_t priority, ValidatePriority(t.queue(), absl::StrCat(field, ".queue")));
+      ASSIGN_OR_RETURN(uint32_t priority,
+                       ValidatePriority(t.queue(), absl::StrCat(field, ".queue")));
       if (t.ttl_seconds() < 0) {
         return absl::InvalidArgumentError(
             absl::StrCat(field, ".ttl_seconds: ", t.ttl_seconds(), " is negative"));
@@ -126,9 +127,9 @@ absl::Status QueueStore::Init() {
                         "SELECT id, endpoint, priority, checkpoint, last_offset FROM queues");
     while (q.executeStep()) {
       QueueKey key{q.getColumn(1).getString(), static_cast<uint32_t>(q.getColumn(2).getInt64())};
-      queues_[key] = QueueState{q.getColumn(0).getInt64(),
-                                static_cast<uint64_t>(q.getColumn(4).getInt64()),
-                                static_cast<uint64_t>(q.getColumn(3).getInt64())};
+      queues_[key] =
+          QueueState{q.getColumn(0).getInt64(), static_cast<uint64_t>(q.getColumn(4).getInt64()),
+                     static_cast<uint64_t>(q.getColumn(3).getInt64())};
     }
   });
 }

@@ -7,16 +7,17 @@
 #ifndef EDGE_SERVICES_STORE_SQLITE_STATUS_H_
 #define EDGE_SERVICES_STORE_SQLITE_STATUS_H_
 
-#include "absl/strings/string_view.h"
 #include <type_traits>
 
 #include "SQLiteCpp/Exception.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace edge::store {
 
 // The status for a failed SQLite call made while `what`: RESOURCE_EXHAUSTED for a full disk or
-// database, UNAVAILABLE for a busy or locked database, DATA_LOSS for corruption, INTERNAL otherwise.
+// database, UNAVAILABLE for a busy or locked database, DATA_LOSS for corruption, INTERNAL
+// otherwise.
 absl::Status SqliteError(absl::string_view what, const SQLite::Exception& e);
 
 // Runs `fn`; a thrown SQLite::Exception or std::exception becomes a status naming `what`.

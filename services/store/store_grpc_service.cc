@@ -162,7 +162,8 @@ grpc::ServerWriteReactor<v1::ReadQueueResponse>* StoreGrpcService::ReadQueue(
     grpc::CallbackServerContext* context, const v1::ReadQueueRequest* request) {
   (void)context;
   absl::Status error;
-  absl::StatusOr<QueueHandle> queue = store_->FindQueue(request->queue(), request->create_if_missing());
+  absl::StatusOr<QueueHandle> queue =
+      store_->FindQueue(request->queue(), request->create_if_missing());
   if (!queue.ok()) error = queue.status();
   if (error.ok() && request->page_size() > kMaxPageSize) {
     error = absl::InvalidArgumentError("page_size: at most 1000");
@@ -175,8 +176,8 @@ grpc::ServerWriteReactor<v1::ReadQueueResponse>* StoreGrpcService::ReadQueue(
       error = absl::UnavailableError("the store is shutting down");
     } else {
       id = next_reader_id_++;
-      uint64_t from = request->from_offset() != 0 ? request->from_offset()
-                                                  : store_->FirstUndelivered(*queue);
+      uint64_t from =
+          request->from_offset() != 0 ? request->from_offset() : store_->FirstUndelivered(*queue);
       reader = new QueueReader(this, id, *queue, from, request->stop_at_end(),
                                request->page_size() == 0 ? kDefaultPageSize : request->page_size());
       readers_[id] = reader;
@@ -228,6 +229,7 @@ void StoreGrpcService::EndStreams() {
       readers.push_back(reader);
     }
   }
+  if (!readers.empty()) spdlog::info("ending {} ReadQueue streams", readers.size());
   for (QueueReader* reader : readers) {
     reader->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the store is shutting down"));
     reader->Unref();

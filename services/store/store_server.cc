@@ -1,9 +1,9 @@
 #include "services/store/store_server.h"
 
 #include "common/edge_home.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "services/store/store_grpc_service.h"
-#include "common/logging.h"
 
 namespace edge::store {
 
@@ -20,14 +20,15 @@ absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(std::string synchronous,
                    section.GetEnum("synchronous", "normal", {"normal", "full"}));
   options.queues.synchronous_full = synchronous == "full";
-  ASSIGN_OR_RETURN(options.shutdown_grace,
-                   section.GetSeconds("shutdown_grace_seconds", absl::Seconds(5), absl::Seconds(0)));
+  ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
+                                                              absl::Seconds(5), absl::Seconds(0)));
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
   return options;
 }
 
 absl::Status RunStore(const ServiceContext& context) {
-  ASSIGN_OR_RETURN(StoreOptions options, StoreOptions::FromConfig(context.config, context.edge_home));
+  ASSIGN_OR_RETURN(StoreOptions options,
+                   StoreOptions::FromConfig(context.config, context.edge_home));
   RETURN_IF_ERROR(EnsureDirectory(options.queues.database.parent_path(), 0750));
   ASSIGN_OR_RETURN(std::unique_ptr<QueueStore> queues,
                    QueueStore::Open(options.queues, SystemClock::Get()));

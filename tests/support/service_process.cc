@@ -26,17 +26,17 @@ ServiceProcess::~ServiceProcess() {
 
 absl::Status ServiceProcess::Start(absl::Duration timeout) {
   std::filesystem::create_directories(LogDir(home_));
-  absl::StatusOr<Subprocess> process = Subprocess::Start(
-      {.argv = {(BinDir() / absl::StrCat("edge-", service_)).string(), "--edge-home",
-                home_.string()},
-       .log_file = LogDir(home_) / absl::StrCat(service_, ".log")});
+  absl::StatusOr<Subprocess> process =
+      Subprocess::Start({.argv = {(BinDir() / absl::StrCat("edge-", service_)).string(),
+                                  "--edge-home", home_.string()},
+                         .log_file = LogDir(home_) / absl::StrCat(service_, ".log")});
   if (!process.ok()) return process.status();
   process_ = std::move(*process);
   absl::Status healthy = WaitUntilHealthy(target(), timeout);
   if (!healthy.ok()) {
     if (std::optional<int> status = process_->Poll()) {
-      return absl::InternalError(absl::StrCat("edge-", service_, " ",
-                                              DescribeWaitStatus(*status), ":\n", Log()));
+      return absl::InternalError(
+          absl::StrCat("edge-", service_, " ", DescribeWaitStatus(*status), ":\n", Log()));
     }
     return absl::DeadlineExceededError(
         absl::StrCat("edge-", service_, " not healthy: ", healthy.message(), "\n", Log()));

@@ -131,8 +131,10 @@ TEST_F(QueueStoreTest, TtlZeroNeverExpires) {
 }
 
 TEST_F(QueueStoreTest, CountsExpiredEntriesBeforeAndAfterTheCheckpointPassesThem) {
-  Append(AppendBuilder().Message("a", {Queue("e")}, 10).Message("b", {Queue("e")}, 10).Message(
-      "c", {Queue("e")}));
+  Append(AppendBuilder()
+             .Message("a", {Queue("e")}, 10)
+             .Message("b", {Queue("e")}, 10)
+             .Message("c", {Queue("e")}));
   clock_.Advance(absl::Seconds(11));
   auto before = store_->ListQueues();
   ASSERT_TRUE(before.ok());
@@ -156,9 +158,8 @@ TEST_F(QueueStoreTest, ReplayedJournalBatchAddsNothing) {
 
 TEST_F(QueueStoreTest, PartlyReplayedBatchAppendsOnlyTheNewMessages) {
   Append(AppendBuilder().Journal("hub-1", 1).Messages(2, "a", {Queue("e")}));
-  v1::AppendMessagesResponse r =
-      Append(AppendBuilder().Journal("hub-1", 2).Message("a1", {Queue("e")}).Message(
-          "a2", {Queue("e")}));
+  v1::AppendMessagesResponse r = Append(
+      AppendBuilder().Journal("hub-1", 2).Message("a1", {Queue("e")}).Message("a2", {Queue("e")}));
   EXPECT_EQ(r.appended(), 1u);
   EXPECT_EQ(r.duplicates(), 1u);
   EXPECT_THAT(Bodies(Queue("e")), ElementsAre("a0", "a1", "a2"));
@@ -210,8 +211,7 @@ TEST_F(QueueStoreTest, CheckpointBehindTheCurrentOneChangesNothing) {
 
 TEST_F(QueueStoreTest, CheckpointBeyondTheLastOffsetIsOutOfRange) {
   Append(AppendBuilder().Messages(2, "m", {Queue("e")}));
-  EXPECT_EQ(store_->Checkpoint(Find(Queue("e")), 3).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(store_->Checkpoint(Find(Queue("e")), 3).status().code(), absl::StatusCode::kOutOfRange);
 }
 
 TEST_F(QueueStoreTest, UnknownQueueIsNotFoundUnlessCreated) {
@@ -262,7 +262,8 @@ TEST_P(QueueStoreBadAppendTest, IsRejectedWithInvalidArgumentAndStoresNothing) {
   Append(AppendBuilder().Message("existing", {Queue("e")}));
   auto result = store_->Append(GetParam().build());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(result.status().message()), ::testing::HasSubstr(GetParam().message_part));
+  EXPECT_THAT(std::string(result.status().message()),
+              ::testing::HasSubstr(GetParam().message_part));
   EXPECT_EQ(CountRows("bodies"), 1);
   EXPECT_THAT(Bodies(Queue("e")), ElementsAre("existing"));
 }
@@ -271,11 +272,12 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, QueueStoreBadAppendTest,
     ::testing::Values(
         BadAppend{"EmptyBatch", [] { return v1::AppendMessagesRequest(); }, "batch is empty"},
-        BadAppend{"NoQueue",
-                  [] { return AppendBuilder().Message("x", {Queue("e")}).Message("y", {}).Build(); },
-                  "messages[1].queues"},
-        BadAppend{"EmptyEndpoint",
-                  [] { return AppendBuilder().Message("x", {Queue("")}).Build(); }, "endpoint"},
+        BadAppend{
+            "NoQueue",
+            [] { return AppendBuilder().Message("x", {Queue("e")}).Message("y", {}).Build(); },
+            "messages[1].queues"},
+        BadAppend{"EmptyEndpoint", [] { return AppendBuilder().Message("x", {Queue("")}).Build(); },
+                  "endpoint"},
         BadAppend{"PriorityTen",
                   [] { return AppendBuilder().Message("x", {Queue("e", 10)}).Build(); },
                   "priority: 10"},
@@ -286,7 +288,9 @@ INSTANTIATE_TEST_SUITE_P(
                   [] { return AppendBuilder().Journal("j", 0).Message("x", {Queue("e")}).Build(); },
                   "first_sequence"},
         BadAppend{"SameQueueTwice",
-                  [] { return AppendBuilder().Message("x", {Queue("e"), Queue("e")}).Build(); },
+                  [] {
+                    return AppendBuilder().Message("x", {Queue("e"), Queue("e")}).Build();
+                  },
                   "twice"}),
     [](const ::testing::TestParamInfo<BadAppend>& info) { return info.param.name; });
 

@@ -1,0 +1,115 @@
+// store_bench: append throughput of edge-store over gRPC (unix socket) next to the same work done
+// directly on SQLite in the same run, with the ratio.
+//
+//   store_bench [--messages N] [--bin DIR]
+//
+// Work: 256-byte bodies, each message to one queue, batches of 1, 10, 100 and 1000 messages, one
+// transaction per batch. The anchor writes the same rows (a body and an entry per message) with
+// the same pragmas (WAL, synchronous=NORMAL) and prepared statements, without gRPC and without the
+// queue bookkeeping.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "SQLiteCpp/Database.h"
+#include "SQLiteCpp/Statement.h"
+#include "SQLiteCpp/Transaction.h"
+#include "edge/store/v1/store.grpc.pb.h"
+#include "grpcpp/client_context.h"
+#include "tests/support/service_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace edge::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Messages per second appending `total` messages in batches of `batch` through gRPC.
+double GrpcAppend(store::v1::MessageStore::Stub& stub, int batch, int total) {
+  store::v1::AppendMessagesRequest request;
+  request.set_journal_id("bench-" + std::to_string(batch));
+  for (int i = 0; i < batch; ++i) {
+    store::v1::MessageToAppend* m = request.add_messages();
+    m->mutable_message()->set_body(std::string(256, 'x'));
+    m->add_queues()->mutable_queue()->set_endpoint("bench-" + std::to_string(batch));
+  }
+  uint64_t sequence = 1;
+  const auto start = Clock::now();
+  for (int sent = 0; sent < total; sent += batch) {
+    request.set_first_sequence(sequence);
+    sequence += static_cast<uint64_t>(batch);
+    grpc::ClientContext context;
+    store::v1::AppendMessagesResponse response;
+    grpc::Status status = stub.AppendMessages(&context, request, &response);
+    if (!status.ok()) {
+      std::fprintf(stderr, "append failed: %s\n", status.error_message().c_str());
+      return 0;
+    }
+  }
+  return total / Seconds(Clock::now() - start);
+}
+
+// The anchor: the same rows written straight into SQLite.
+double DirectAppend(const std::filesystem::path& path, int batch, int total) {
+  SQLite::Database db(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL, refs "
+      "INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS entries (queue_id INTEGER NOT NULL, offset INTEGER NOT NULL, "
+      "body_id INTEGER NOT NULL, appended_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, "
+      "PRIMARY KEY (queue_id, offset)) WITHOUT ROWID;");
+  SQLite::Statement body(db, "INSERT INTO bodies (data, refs) VALUES (?, 1)");
+  SQLite::Statement entry(db, "INSERT INTO entries VALUES (?, ?, ?, 0, 0)");
+  const std::string data(256, 'x');
+  int64_t offset = 0;
+  const auto start = Clock::now();
+  for (int sent = 0; sent < total; sent += batch) {
+    SQLite::Transaction txn(db);
+    for (int i = 0; i < batch; ++i) {
+      body.bind(1, data.data(), static_cast<int>(data.size()));
+      body.exec();
+      body.reset();
+      entry.bind(1, static_cast<int64_t>(batch));
+      entry.bind(2, ++offset);
+      entry.bind(3, db.getLastInsertRowid());
+      entry.exec();
+      entry.reset();
+    }
+    txn.commit();
+  }
+  return total / Seconds(Clock::now() - start);
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"edge-store append throughput against direct SQLite"};
+  int total = 20000;
+  app.add_option("--messages", total, "messages per batch size (default 20000)");
+  CLI11_PARSE(app, argc, argv);
+
+  edge::testing::TempDir home;
+  edge::testing::ServiceProcess store("store", home.path());
+  if (absl::Status s = store.Start(); !s.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  auto stub = store::v1::MessageStore::NewStub(store.Channel());
+  std::printf("append, 256 B bodies, %d messages per row\n", total);
+  std::printf("%8s %16s %16s %8s\n", "batch", "edge-store msg/s", "sqlite msg/s", "ratio");
+  for (int batch : {1, 10, 100, 1000}) {
+    int n = batch == 1 ? std::min(total, 5000) : total;
+    double via_store = GrpcAppend(*stub, batch, n);
+    double direct = DirectAppend(home.path() / "anchor.db", batch, n);
+    std::printf("%8d %16.0f %16.0f %7.2f\n", batch, via_store, direct, via_store / direct);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace edge::bench
+
+int main(int argc, char** argv) { return edge::bench::Main(argc, argv); }

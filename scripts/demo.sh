@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The demo: start the runtime under a throw-away EDGE_HOME, show what runs, stop it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$PWD/build/bin
+export EDGE_HOME=${EDGE_HOME:-$PWD/build/demo-home}
+mkdir -p "$EDGE_HOME"
+
+stop() { "$bin/edgectl" down || true; }
+trap stop EXIT
+
+echo "== edgectl up          (EDGE_HOME=$EDGE_HOME)"
+"$bin/edgectl" up
+echo
+echo "== edgectl status"
+"$bin/edgectl" status
+echo
+echo "== the runtime's files"
+(cd "$EDGE_HOME" && find . -maxdepth 2 | sort | sed 's/^/   /')
+echo
+seconds=${DEMO_SECONDS:-3}
+echo "== running for ${seconds}s (set DEMO_SECONDS to change), then edgectl down"
+sleep "$seconds"
+trap - EXIT
+"$bin/edgectl" down
+echo
+echo "== edgectl status after down (exits non-zero: nothing is running)"
+"$bin/edgectl" status || true

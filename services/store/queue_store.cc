@@ -1,6 +1,7 @@
 #include "services/store/queue_store.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "SQLiteCpp/Transaction.h"
@@ -97,6 +98,47 @@ class QueueStore::ReadConnection {
   SQLite::Statement read_page_;
 };
 
+// The write connection with the statements of the append path, prepared once.
+class QueueStore::WriteConnection {
+ public:
+  explicit WriteConnection(const std::filesystem::path& path)
+      : db_(OpenConnection(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)) {}
+
+  // Prepares the statements; the schema must exist.
+  void Prepare() {
+    get_journal_.emplace(*db_, "SELECT high_water FROM journals WHERE journal_id = ?");
+    put_journal_.emplace(*db_,
+                         "INSERT INTO journals (journal_id, high_water) VALUES (?1, ?2) "
+                         "ON CONFLICT (journal_id) DO UPDATE SET high_water = ?2");
+    insert_body_.emplace(*db_, "INSERT INTO bodies (data, refs) VALUES (?, ?)");
+    insert_queue_.emplace(*db_, "INSERT INTO queues (endpoint, priority) VALUES (?, ?)");
+    insert_entry_.emplace(*db_,
+                          "INSERT INTO entries (queue_id, offset, body_id, appended_ms, "
+                          "expires_ms) VALUES (?, ?, ?, ?, ?)");
+    update_queue_.emplace(*db_, "UPDATE queues SET last_offset = ? WHERE id = ?");
+  }
+
+  SQLite::Database& db() { return *db_; }
+  // Each returns its statement reset and unbound, ready to bind.
+  SQLite::Statement& get_journal() { return Fresh(*get_journal_); }
+  SQLite::Statement& put_journal() { return Fresh(*put_journal_); }
+  SQLite::Statement& insert_body() { return Fresh(*insert_body_); }
+  SQLite::Statement& insert_queue() { return Fresh(*insert_queue_); }
+  SQLite::Statement& insert_entry() { return Fresh(*insert_entry_); }
+  SQLite::Statement& update_queue() { return Fresh(*update_queue_); }
+
+ private:
+  static SQLite::Statement& Fresh(SQLite::Statement& s) {
+    s.tryReset();
+    s.clearBindings();
+    return s;
+  }
+
+  std::unique_ptr<SQLite::Database> db_;
+  std::optional<SQLite::Statement> get_journal_, put_journal_, insert_body_, insert_queue_,
+      insert_entry_, update_queue_;
+};
+
 QueueStore::QueueStore(const QueueStoreOptions& options, const Clock* clock)
     : options_(options), clock_(clock) {}
 
@@ -112,18 +154,19 @@ absl::StatusOr<std::unique_ptr<QueueStore>> QueueStore::Open(const QueueStoreOpt
 absl::Status QueueStore::Init() {
   absl::MutexLock write_lock(&write_mu_);
   RETURN_IF_ERROR(RunSqlite(absl::StrCat("opening ", options_.database.string()), [&] {
-    writer_ = OpenConnection(options_.database, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    writer_ = std::make_unique<WriteConnection>(options_.database);
   }));
-  RETURN_IF_ERROR(MigrateSchema(*writer_));
+  RETURN_IF_ERROR(MigrateSchema(writer_->db()));
   RETURN_IF_ERROR(RunSqlite("configuring the database", [&] {
-    std::string mode = writer_->execAndGet("PRAGMA journal_mode = WAL").getString();
+    std::string mode = writer_->db().execAndGet("PRAGMA journal_mode = WAL").getString();
     if (mode != "wal") throw std::runtime_error("WAL journal mode is not available: " + mode);
-    writer_->exec(options_.synchronous_full ? "PRAGMA synchronous = FULL"
-                                            : "PRAGMA synchronous = NORMAL");
+    writer_->db().exec(options_.synchronous_full ? "PRAGMA synchronous = FULL"
+                                                 : "PRAGMA synchronous = NORMAL");
+    writer_->Prepare();
   }));
   absl::MutexLock state_lock(&state_mu_);
   return RunSqlite("loading queues", [&] {
-    SQLite::Statement q(*writer_,
+    SQLite::Statement q(writer_->db(),
                         "SELECT id, endpoint, priority, checkpoint, last_offset FROM queues");
     while (q.executeStep()) {
       QueueKey key{q.getColumn(1).getString(), static_cast<uint32_t>(q.getColumn(2).getInt64())};
@@ -160,65 +203,57 @@ absl::StatusOr<v1::AppendMessagesResponse> QueueStore::Append(
     }
   }
   absl::Status status = RunSqlite("appending messages", [&] {
-    SQLite::Transaction txn(*writer_);
+    SQLite::Database& db = writer_->db();
+    SQLite::Transaction txn(db);
     uint64_t high_water = 0;
     if (journaled) {
-      SQLite::Statement get(*writer_, "SELECT high_water FROM journals WHERE journal_id = ?");
+      SQLite::Statement& get = writer_->get_journal();
       get.bind(1, request.journal_id());
       if (get.executeStep()) high_water = static_cast<uint64_t>(get.getColumn(0).getInt64());
+      get.reset();
     }
     // Messages at or below the high-water mark were stored by an earlier delivery of this batch.
     uint64_t skip = 0;
     if (journaled && high_water >= request.first_sequence()) {
       skip = std::min(count, high_water - request.first_sequence() + 1);
     }
-    SQLite::Statement insert_body(*writer_, "INSERT INTO bodies (data, refs) VALUES (?, ?)");
-    SQLite::Statement insert_queue(*writer_,
-                                   "INSERT INTO queues (endpoint, priority) VALUES (?, ?)");
-    SQLite::Statement insert_entry(
-        *writer_,
-        "INSERT INTO entries (queue_id, offset, body_id, appended_ms, expires_ms) "
-        "VALUES (?, ?, ?, ?, ?)");
     std::string data;
     for (uint64_t i = skip; i < count; ++i) {
       const std::vector<Target>& message_targets = targets[i];
       request.messages(static_cast<int>(i)).message().SerializeToString(&data);
+      SQLite::Statement& insert_body = writer_->insert_body();
       insert_body.bind(1, data.data(), static_cast<int>(data.size()));
       insert_body.bind(2, static_cast<int64_t>(message_targets.size()));
       insert_body.exec();
-      insert_body.reset();
-      const int64_t body_id = writer_->getLastInsertRowid();
+      const int64_t body_id = db.getLastInsertRowid();
       for (const Target& t : message_targets) {
         auto [it, created] = touched.try_emplace(QueueKey{t.endpoint, t.priority});
         QueueState& queue = it->second;
         if (created) {
+          SQLite::Statement& insert_queue = writer_->insert_queue();
           insert_queue.bind(1, t.endpoint);
           insert_queue.bind(2, static_cast<int64_t>(t.priority));
           insert_queue.exec();
-          insert_queue.reset();
-          queue.id = writer_->getLastInsertRowid();
+          queue.id = db.getLastInsertRowid();
         }
         ++queue.last_offset;
+        SQLite::Statement& insert_entry = writer_->insert_entry();
         insert_entry.bind(1, queue.id);
         insert_entry.bind(2, static_cast<int64_t>(queue.last_offset));
         insert_entry.bind(3, body_id);
         insert_entry.bind(4, now_ms);
         insert_entry.bind(5, t.ttl_ms == 0 ? int64_t{0} : now_ms + t.ttl_ms);
         insert_entry.exec();
-        insert_entry.reset();
       }
     }
-    SQLite::Statement update_queue(*writer_, "UPDATE queues SET last_offset = ? WHERE id = ?");
     for (const auto& [key, queue] : touched) {
+      SQLite::Statement& update_queue = writer_->update_queue();
       update_queue.bind(1, static_cast<int64_t>(queue.last_offset));
       update_queue.bind(2, queue.id);
       update_queue.exec();
-      update_queue.reset();
     }
     if (journaled && last_sequence > high_water) {
-      SQLite::Statement put(*writer_,
-                            "INSERT INTO journals (journal_id, high_water) VALUES (?1, ?2) "
-                            "ON CONFLICT (journal_id) DO UPDATE SET high_water = ?2");
+      SQLite::Statement& put = writer_->put_journal();
       put.bind(1, request.journal_id());
       put.bind(2, static_cast<int64_t>(last_sequence));
       put.exec();
@@ -268,12 +303,11 @@ absl::StatusOr<QueueHandle> QueueStore::FindQueue(const v1::QueueId& id, bool cr
     }
   }
   ASSIGN_OR_RETURN(int64_t queue_id, RunSqlite("creating a queue", [&] {
-                     SQLite::Statement insert(
-                         *writer_, "INSERT INTO queues (endpoint, priority) VALUES (?, ?)");
+                     SQLite::Statement& insert = writer_->insert_queue();
                      insert.bind(1, key.endpoint);
                      insert.bind(2, static_cast<int64_t>(priority));
                      insert.exec();
-                     return writer_->getLastInsertRowid();
+                     return writer_->db().getLastInsertRowid();
                    }));
   absl::MutexLock state_lock(&state_mu_);
   queues_[key] = QueueState{queue_id, 0, 0};
@@ -368,9 +402,10 @@ absl::StatusOr<uint64_t> QueueStore::Checkpoint(const QueueHandle& queue, uint64
   }
   if (offset <= state.checkpoint) return state.checkpoint;
   RETURN_IF_ERROR(RunSqlite("checkpointing a queue", [&] {
-    SQLite::Transaction txn(*writer_);
+    SQLite::Database& db = writer_->db();
+    SQLite::Transaction txn(db);
     // Entries the checkpoint covers that had expired were never delivered: count them as expired.
-    SQLite::Statement expired(*writer_,
+    SQLite::Statement expired(db,
                               "SELECT COUNT(*) FROM entries WHERE queue_id = ?1 AND offset > ?2 "
                               "AND offset <= ?3 AND expires_ms != 0 AND expires_ms <= ?4");
     expired.bind(1, state.id);
@@ -387,15 +422,14 @@ absl::StatusOr<uint64_t> QueueStore::Checkpoint(const QueueHandle& queue, uint64
              "WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3)",
              "DELETE FROM entries WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3",
          }) {
-      SQLite::Statement s(*writer_, sql);
+      SQLite::Statement s(db, sql);
       s.bind(1, state.id);
       s.bind(2, static_cast<int64_t>(state.checkpoint));
       s.bind(3, static_cast<int64_t>(offset));
       s.exec();
     }
     SQLite::Statement update(
-        *writer_,
-        "UPDATE queues SET checkpoint = ?, expired_count = expired_count + ? WHERE id = ?");
+        db, "UPDATE queues SET checkpoint = ?, expired_count = expired_count + ? WHERE id = ?");
     update.bind(1, static_cast<int64_t>(offset));
     update.bind(2, expired_count);
     update.bind(3, state.id);

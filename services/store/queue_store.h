@@ -108,6 +108,7 @@ class QueueStore {
     }
   };
   class ReadConnection;
+  class WriteConnection;
 
   QueueStore(const QueueStoreOptions& options, const Clock* clock);
   absl::Status Init();
@@ -120,7 +121,7 @@ class QueueStore {
 
   // Serialises writers; the write connection and its statements are used only under it.
   absl::Mutex write_mu_;
-  std::unique_ptr<SQLite::Database> writer_ ABSL_GUARDED_BY(write_mu_);
+  std::unique_ptr<WriteConnection> writer_ ABSL_GUARDED_BY(write_mu_);
 
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConnection>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);

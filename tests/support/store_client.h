@@ -13,9 +13,9 @@ namespace edge::testing {
 
 // Reads a queue from `from` to its current end (stop_at_end). On an RPC error, `status` is set.
 inline std::vector<store::v1::QueueEntry> ReadToEnd(store::v1::MessageStore::Stub& stub,
-                                                   const store::v1::QueueId& queue,
-                                                   uint64_t from = 1,
-                                                   grpc::Status* status = nullptr) {
+                                                    const store::v1::QueueId& queue,
+                                                    uint64_t from = 1,
+                                                    grpc::Status* status = nullptr) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   store::v1::ReadQueueRequest request;

@@ -1,7 +1,7 @@
-// Crash test: a client appends batches to the real edge-store while the test SIGKILLs the process at
-// random moments. After every restart, every batch the store acknowledged must be present, complete
-// and in order, in every queue it went to; a batch in flight at the kill is either all there or not
-// at all, and re-sending it (same journal sequence) never duplicates it.
+// Crash test: a client appends batches to the real edge-store while the test SIGKILLs the process
+// at random moments. After every restart, every batch the store acknowledged must be present,
+// complete and in order, in every queue it went to; a batch in flight at the kill is either all
+// there or not at all, and re-sending it (same journal sequence) never duplicates it.
 //
 // EDGE_CRASH_ROUNDS sets the number of kills (default 25).
 #include <chrono>
@@ -47,8 +47,8 @@ v1::AppendMessagesRequest ToRequest(const Batch& batch) {
 void ExpectAckedBatchesIntact(v1::MessageStore::Stub& stub, const v1::QueueId& queue,
                               const std::vector<Batch>& acked, const Batch* in_flight) {
   grpc::Status status;
-  std::vector<std::string> stored = edge::testing::BodiesOf(
-      edge::testing::ReadToEnd(stub, queue, 1, &status));
+  std::vector<std::string> stored =
+      edge::testing::BodiesOf(edge::testing::ReadToEnd(stub, queue, 1, &status));
   ASSERT_TRUE(status.ok()) << status.error_message();
   std::vector<std::string> expected;
   for (const Batch& b : acked) expected.insert(expected.end(), b.bodies.begin(), b.bodies.end());
@@ -81,8 +81,8 @@ TEST(StoreCrashTest, AckedBatchesSurviveSigkillComplete) {
   for (int round = 0; round < Rounds(); ++round) {
     auto stub = v1::MessageStore::NewStub(store.Channel());
     // Kill at a random moment while the client appends as fast as it can.
-    const auto kill_after = std::chrono::milliseconds(
-        std::uniform_int_distribution<int>(20, 400)(random));
+    const auto kill_after =
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 400)(random));
     std::thread killer([&] {
       std::this_thread::sleep_for(kill_after);
       store.Kill();
@@ -116,8 +116,8 @@ TEST(StoreCrashTest, AckedBatchesSurviveSigkillComplete) {
       ExpectAckedBatchesIntact(*stub, queue, acked, nullptr);
     }
     if (::testing::Test::HasFatalFailure()) return;
-    std::printf("round %d: killed after %lld ms, %zu batches acked this round, %zu in all\n",
-                round, static_cast<long long>(kill_after.count()), acked_this_round, acked.size());
+    std::printf("round %d: killed after %lld ms, %zu batches acked this round, %zu in all\n", round,
+                static_cast<long long>(kill_after.count()), acked_this_round, acked.size());
   }
   EXPECT_GT(acked.size(), static_cast<size_t>(Rounds()));
 }

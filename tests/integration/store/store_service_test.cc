@@ -2,7 +2,9 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +12,8 @@
 #include "edge/store/v1/store.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
 #include "tests/support/service_process.h"
 #include "tests/support/store_client.h"
@@ -123,8 +127,8 @@ TEST_F(StoreServiceTest, FollowingReaderGetsNewAppendsWithoutPolling) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(Append(AppendBuilder().Message("a", {Queue("live")})).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_TRUE(Append(AppendBuilder().Message("b", {Queue("live")}).Message("c", {Queue("live")}))
-                  .ok());
+  ASSERT_TRUE(
+      Append(AppendBuilder().Message("b", {Queue("live")}).Message("c", {Queue("live")})).ok());
   consumer.join();
   EXPECT_THAT(received, ElementsAre("a", "b", "c"));
   context.TryCancel();
@@ -188,6 +192,65 @@ TEST_F(StoreServiceTest, ASecondInstanceOnTheSameSocketRefusesToStart) {
   EXPECT_THAT(log, HasSubstr("already listening"));
   // The first instance is unharmed.
   EXPECT_TRUE(Append(AppendBuilder().Message("x", {Queue("e")})).ok());
+}
+
+// Asks the server reflection service to list services, with hand-encoded protobuf bytes: the
+// reflection descriptors live inside libgrpc++_reflection, so the test cannot compile its own.
+std::string ListServicesByReflection(const std::shared_ptr<grpc::Channel>& channel) {
+  class Lister final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    Lister() {
+      // ServerReflectionRequest { list_services (field 7) = "*" }
+      const char request[] = {0x3a, 0x01, '*'};
+      grpc::Slice slice(request, sizeof(request));
+      request_ = grpc::ByteBuffer(&slice, 1);
+    }
+    void Begin() {
+      StartWrite(&request_);
+      StartRead(&response_);
+      StartCall();
+    }
+    void OnWriteDone(bool) override { StartWritesDone(); }
+    void OnReadDone(bool ok) override {
+      if (ok) {
+        std::vector<grpc::Slice> slices;
+        (void)response_.Dump(&slices);
+        for (const auto& slice : slices) text_.append(slice.begin(), slice.end());
+      }
+    }
+    void OnDone(const grpc::Status&) override {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      cv_.notify_all();
+    }
+    std::string Await() {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return done_; });
+      return text_;
+    }
+    grpc::ClientContext context;
+
+   private:
+    grpc::ByteBuffer request_, response_;
+    std::string text_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+  };
+  grpc::GenericStub stub(channel);
+  Lister lister;
+  lister.context.set_deadline(In(std::chrono::seconds(10)));
+  stub.PrepareBidiStreamingCall(&lister.context,
+                                "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                {}, &lister);
+  lister.Begin();
+  return lister.Await();
+}
+
+TEST_F(StoreServiceTest, ReflectionListsTheStoreAndHealthServices) {
+  std::string services = ListServicesByReflection(store_.Channel());
+  EXPECT_THAT(services, HasSubstr("edge.store.v1.MessageStore"));
+  EXPECT_THAT(services, HasSubstr("grpc.health.v1.Health"));
 }
 
 // Bad input, one RPC at a time, each with its exact status code.

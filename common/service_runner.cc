@@ -121,17 +121,22 @@ absl::StatusOr<ListenAddress> ParseListen(absl::string_view value,
   return address;
 }
 
+absl::StatusOr<ListenAddress> ListenAddressFromSection(ConfigSection& section,
+                                                       const std::filesystem::path& edge_home) {
+  ASSIGN_OR_RETURN(std::string listen, section.GetString("listen", "unix"));
+  absl::StatusOr<ListenAddress> address = ParseListen(listen, edge_home, section.name());
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(section.name(), ".listen: ", address.status().message()));
+  }
+  return address;
+}
+
 absl::StatusOr<ListenAddress> ServiceListenAddress(const Config& config,
                                                    const std::filesystem::path& edge_home,
                                                    absl::string_view service) {
   ConfigSection section = config.Section(service);
-  ASSIGN_OR_RETURN(std::string listen, section.GetString("listen", "unix"));
-  absl::StatusOr<ListenAddress> address = ParseListen(listen, edge_home, service);
-  if (!address.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(service, ".listen: ", address.status().message()));
-  }
-  return address;
+  return ListenAddressFromSection(section, edge_home);
 }
 
 ServiceRunner::ServiceRunner(std::string service, ListenAddress address,

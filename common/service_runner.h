@@ -43,7 +43,11 @@ absl::StatusOr<ListenAddress> ParseListen(absl::string_view value,
                                           const std::filesystem::path& edge_home,
                                           absl::string_view service);
 
-// Reads `<service>.listen` from the config (see ParseListen).
+// Reads the `listen` key of a service's section (see ParseListen); errors name the key.
+absl::StatusOr<ListenAddress> ListenAddressFromSection(ConfigSection& section,
+                                                       const std::filesystem::path& edge_home);
+
+// The same for `<service>.listen` of `config`, for clients that only need the address.
 absl::StatusOr<ListenAddress> ServiceListenAddress(const Config& config,
                                                    const std::filesystem::path& edge_home,
                                                    absl::string_view service);

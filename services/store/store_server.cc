@@ -11,9 +11,8 @@ absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
                                                       const std::filesystem::path& edge_home) {
   RETURN_IF_ERROR(DeviceConfig::FromConfig(config).status());
   StoreOptions options;
-  ASSIGN_OR_RETURN(options.listen, ServiceListenAddress(config, edge_home, "store"));
   ConfigSection section = config.Section("store");
-  (void)section.GetString("listen", "unix");  // validated above
+  ASSIGN_OR_RETURN(options.listen, ListenAddressFromSection(section, edge_home));
   ASSIGN_OR_RETURN(std::string database, section.GetString("database", "data/store.db"));
   if (database.empty()) return absl::InvalidArgumentError("store.database: must not be empty");
   options.queues.database = edge_home / database;

@@ -1,7 +1,7 @@
 // store_bench: append throughput of edge-store over gRPC (unix socket) next to the same work done
 // directly on SQLite in the same run, with the ratio.
 //
-//   store_bench [--messages N] [--bin DIR]
+//   EDGE_BIN_DIR=build/bin store_bench [--messages N] [--batches 1 10 100 1000]
 //
 // Work: 256-byte bodies, each message to one queue, batches of 1, 10, 100 and 1000 messages, one
 // transaction per batch. The anchor writes the same rows (a body and an entry per message) with
@@ -17,6 +17,7 @@
 #include "SQLiteCpp/Statement.h"
 #include "SQLiteCpp/Transaction.h"
 #include "edge/store/v1/store.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
@@ -53,14 +54,14 @@ double GrpcAppend(store::v1::MessageStore::Stub& stub, int batch, int total) {
   return total / Seconds(Clock::now() - start);
 }
 
-// The anchor: the same rows written straight into SQLite.
+// The anchor: the same rows written straight into a new SQLite file.
 double DirectAppend(const std::filesystem::path& path, int batch, int total) {
   SQLite::Database db(path.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");
   db.exec(
-      "CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL, refs "
+      "CREATE TABLE bodies (id INTEGER PRIMARY KEY, data BLOB NOT NULL, refs "
       "INTEGER NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS entries (queue_id INTEGER NOT NULL, offset INTEGER NOT NULL, "
+      "CREATE TABLE entries (queue_id INTEGER NOT NULL, offset INTEGER NOT NULL, "
       "body_id INTEGER NOT NULL, appended_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, "
       "PRIMARY KEY (queue_id, offset)) WITHOUT ROWID;");
   SQLite::Statement body(db, "INSERT INTO bodies (data, refs) VALUES (?, 1)");
@@ -85,10 +86,24 @@ double DirectAppend(const std::filesystem::path& path, int batch, int total) {
   return total / Seconds(Clock::now() - start);
 }
 
+// Calls per second of the gRPC health check on the same channel: the floor any unary RPC pays.
+double HealthChecks(const std::shared_ptr<grpc::Channel>& channel, int total) {
+  auto stub = grpc::health::v1::Health::NewStub(channel);
+  const auto start = Clock::now();
+  for (int i = 0; i < total; ++i) {
+    grpc::ClientContext context;
+    grpc::health::v1::HealthCheckResponse response;
+    if (!stub->Check(&context, grpc::health::v1::HealthCheckRequest(), &response).ok()) return 0;
+  }
+  return total / Seconds(Clock::now() - start);
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"edge-store append throughput against direct SQLite"};
   int total = 20000;
+  std::vector<int> batches = {1, 10, 100, 1000};
   app.add_option("--messages", total, "messages per batch size (default 20000)");
+  app.add_option("--batches", batches, "batch sizes (default 1 10 100 1000)");
   CLI11_PARSE(app, argc, argv);
 
   edge::testing::TempDir home;
@@ -97,13 +112,18 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
     return 1;
   }
-  auto stub = store::v1::MessageStore::NewStub(store.Channel());
+  std::shared_ptr<grpc::Channel> channel = store.Channel();
+  auto stub = store::v1::MessageStore::NewStub(channel);
+  std::printf("gRPC floor: %.0f empty health-check calls/s on the same socket\n\n",
+              HealthChecks(channel, 5000));
   std::printf("append, 256 B bodies, %d messages per row\n", total);
   std::printf("%8s %16s %16s %8s\n", "batch", "edge-store msg/s", "sqlite msg/s", "ratio");
-  for (int batch : {1, 10, 100, 1000}) {
+  int run = 0;
+  for (int batch : batches) {
     int n = batch == 1 ? std::min(total, 5000) : total;
     double via_store = GrpcAppend(*stub, batch, n);
-    double direct = DirectAppend(home.path() / "anchor.db", batch, n);
+    double direct =
+        DirectAppend(home.path() / ("anchor-" + std::to_string(run++) + ".db"), batch, n);
     std::printf("%8d %16.0f %16.0f %7.2f\n", batch, via_store, direct, via_store / direct);
   }
   return 0;

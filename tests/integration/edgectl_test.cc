@@ -1,0 +1,357 @@
+// edgectl against the real binaries: `up` starts the supervisor and edge-store, `status` reports
+// them, the supervisor restarts a killed service, `down` leaves no process behind. Every test has
+// its own short EDGE_HOME under /tmp and runs $EDGE_BIN_DIR/edgectl as a separate process.
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/subprocess.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace edge::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+constexpr int kExitNotRunning = 3;
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// True when `pid` no longer exists or is a zombie. Reaps it if it is our child: the test process is
+// a child subreaper, so the supervisor (orphaned when `edgectl up` exits) becomes ours.
+bool ProcessGone(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, WNOHANG);
+  std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
+  size_t close = stat.rfind(") ");
+  return close == std::string::npos || stat[close + 2] == 'Z';
+}
+
+bool WaitUntilGone(pid_t pid, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!ProcessGone(pid)) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr, interleaved
+};
+
+class EdgectlTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Orphans (the supervisor, once `edgectl up` exits) are re-parented to us rather than to a
+    // PID 1 that may never reap them, so "no process left" can be checked exactly.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  }
+
+  void SetUp() override {
+    const char* bin_dir = std::getenv("EDGE_BIN_DIR");
+    ASSERT_NE(bin_dir, nullptr) << "run through ctest, which sets EDGE_BIN_DIR";
+    edgectl_ = std::filesystem::path(bin_dir) / "edgectl";
+    ASSERT_TRUE(std::filesystem::exists(edgectl_)) << edgectl_;
+    // Short: the store's socket goes under it and unix socket paths are limited to 107 bytes.
+    std::string pattern = "/tmp/edgectl-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    home_ = pattern;
+    output_dir_ = home_.string() + ".out";
+    std::filesystem::create_directory(output_dir_);
+  }
+
+  void TearDown() override {
+    // Whatever the test did, nothing may outlive it.
+    CommandResult down = Run({"down"});
+    EXPECT_EQ(down.exit_code, 0) << down.output;
+    EXPECT_THAT(ProcessesUsingHome(), IsEmpty());
+    for (pid_t pid : ProcessesUsingHome()) ::kill(pid, SIGKILL);
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(home_, ec);
+    std::filesystem::remove_all(output_dir_, ec);
+  }
+
+  // Runs `edgectl --edge-home <home> args...` to completion.
+  CommandResult Run(const std::vector<std::string>& args,
+                    absl::Duration timeout = absl::Seconds(90)) {
+    std::vector<std::string> argv = {edgectl_.string(), "--edge-home", home_.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const std::filesystem::path output = output_dir_ / absl::StrCat("cmd-", ++commands_run_);
+    CommandResult result;
+    absl::StatusOr<Subprocess> process = Subprocess::Start({.argv = argv, .log_file = output});
+    if (!process.ok()) {
+      ADD_FAILURE() << process.status();
+      return result;
+    }
+    absl::StatusOr<int> wait_status = process->Wait(timeout);
+    if (!wait_status.ok()) {
+      ADD_FAILURE() << "edgectl " << args[0] << " did not finish within " << timeout;
+      wait_status = process->Stop(absl::ZeroDuration());
+    }
+    result.exit_code = WIFEXITED(*wait_status) ? WEXITSTATUS(*wait_status) : -1;
+    result.output = ReadFile(output);
+    return result;
+  }
+
+  CommandResult Up() {
+    CommandResult up = Run({"up"});
+    EXPECT_EQ(up.exit_code, 0) << up.output;
+    return up;
+  }
+
+  // `status -o json`, parsed; also returns its exit code through `exit_code` when given.
+  nlohmann::json StatusJson(int* exit_code = nullptr) {
+    CommandResult status = Run({"status", "-o", "json"});
+    if (exit_code != nullptr) *exit_code = status.exit_code;
+    nlohmann::json doc = nlohmann::json::parse(status.output, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(doc.is_discarded()) << "not JSON: " << status.output;
+    return doc;
+  }
+
+  static nlohmann::json Service(const nlohmann::json& status, const std::string& name) {
+    for (const nlohmann::json& s : status.value("services", nlohmann::json::array())) {
+      if (s.value("name", "") == name) return s;
+    }
+    ADD_FAILURE() << "no service " << name << " in " << status.dump();
+    return nlohmann::json::object();
+  }
+
+  // A service's or the supervisor's pid; 0 when it has none (JSON null while it is restarting).
+  static pid_t Pid(const nlohmann::json& object) {
+    auto it = object.find("pid");
+    return it != object.end() && it->is_number_integer() ? it->get<pid_t>() : 0;
+  }
+
+  // A string field; "" when it is null or absent.
+  static std::string Text(const nlohmann::json& object, const std::string& key) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+  }
+
+  // Live processes whose command line names our EDGE_HOME: the supervisor and every service.
+  std::vector<pid_t> ProcessesUsingHome() const {
+    std::vector<pid_t> pids;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      const pid_t pid = std::stoi(name);
+      std::string cmdline = ReadFile(entry.path() / "cmdline");
+      if (cmdline.find(home_.string()) != std::string::npos && !ProcessGone(pid)) {
+        pids.push_back(pid);
+      }
+    }
+    return pids;
+  }
+
+  std::filesystem::path edgectl_;
+  std::filesystem::path home_;
+  std::filesystem::path output_dir_;
+  int commands_run_ = 0;
+};
+
+TEST_F(EdgectlTest, UpStatusDownLeavesNoProcessBehind) {
+  CommandResult up = Up();
+  EXPECT_THAT(up.output, HasSubstr("the edge runtime is up in"));
+  EXPECT_TRUE(std::filesystem::exists(home_ / "config.toml")) << "up writes a default config";
+
+  int status_exit = -1;
+  nlohmann::json status = StatusJson(&status_exit);
+  EXPECT_EQ(status_exit, 0) << status.dump();
+  nlohmann::json store = Service(status, "store");
+  EXPECT_EQ(store.value("health", ""), "serving");
+  const pid_t store_pid = Pid(store);
+  const pid_t supervisor_pid = Pid(status["supervisor"]);
+  ASSERT_GT(store_pid, 0);
+  ASSERT_GT(supervisor_pid, 0);
+  EXPECT_FALSE(ProcessGone(store_pid));
+  EXPECT_EQ(std::stoi(ReadFile(home_ / "run/store.pid")), store_pid);
+  EXPECT_EQ(std::stoi(ReadFile(home_ / "run/supervisor.pid")), supervisor_pid);
+
+  CommandResult table = Run({"status"});
+  EXPECT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_THAT(table.output, HasSubstr("serving"));
+  EXPECT_THAT(table.output, HasSubstr(absl::StrCat(store_pid)));
+
+  CommandResult down = Run({"down"});
+  EXPECT_EQ(down.exit_code, 0) << down.output;
+  EXPECT_THAT(down.output, HasSubstr("stopped"));
+  EXPECT_TRUE(WaitUntilGone(store_pid, absl::Seconds(1)));
+  EXPECT_TRUE(WaitUntilGone(supervisor_pid, absl::Seconds(1)));
+  EXPECT_THAT(ProcessesUsingHome(), IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(home_ / "run/store.pid"));
+  EXPECT_FALSE(std::filesystem::exists(home_ / "run/supervisor.pid"));
+
+  CommandResult after = Run({"status"});
+  EXPECT_EQ(after.exit_code, kExitNotRunning) << after.output;
+  EXPECT_THAT(after.output, HasSubstr("not running"));
+}
+
+TEST_F(EdgectlTest, SupervisorRestartsAKilledService) {
+  Up();
+  const pid_t first_pid = Pid(Service(StatusJson(), "store"));
+  ASSERT_GT(first_pid, 0);
+
+  ASSERT_EQ(::kill(first_pid, SIGKILL), 0);
+
+  nlohmann::json store;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    absl::SleepFor(absl::Milliseconds(100));
+    store = Service(StatusJson(), "store");
+  } while ((Pid(store) == first_pid || store.value("health", "") != "serving") &&
+           absl::Now() < deadline);
+  EXPECT_EQ(store.value("health", ""), "serving") << store.dump();
+  EXPECT_GT(Pid(store), 0);
+  EXPECT_NE(Pid(store), first_pid);
+  EXPECT_EQ(store.value("restarts", -1), 1);
+  EXPECT_THAT(Text(store, "last_exit"), HasSubstr("killed"));
+  EXPECT_TRUE(ProcessGone(first_pid));
+  EXPECT_THAT(ReadFile(home_ / "logs/supervisor.log"),
+              HasSubstr(absl::StrCat("store (pid ", first_pid, ") killed by")));
+}
+
+TEST_F(EdgectlTest, UpFailsOnABadConfigKeyAndLeavesNothingRunning) {
+  std::filesystem::create_directories(home_);
+  std::ofstream(home_ / "config.toml") << "[store]\nbogus = 1\n";
+
+  CommandResult up = Run({"up"});
+
+  EXPECT_NE(up.exit_code, 0) << up.output;
+  EXPECT_THAT(up.output, HasSubstr("store.bogus"));
+  EXPECT_THAT(ProcessesUsingHome(), IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(home_ / "run/supervisor.pid"));
+  EXPECT_EQ(Run({"status"}).exit_code, kExitNotRunning);
+}
+
+TEST_F(EdgectlTest, StatusJsonHasEveryField) {
+  Up();
+  int exit_code = -1;
+  nlohmann::json status = StatusJson(&exit_code);
+  EXPECT_EQ(exit_code, 0);
+
+  EXPECT_EQ(status.value("edge_home", ""), home_.string());
+  EXPECT_EQ(status.value("running", false), true);
+  ASSERT_TRUE(status["supervisor"].is_object()) << status.dump();
+  EXPECT_TRUE(status["supervisor"]["pid"].is_number_integer());
+  EXPECT_TRUE(status["supervisor"]["started_at"].is_string());
+  EXPECT_TRUE(status["supervisor"]["uptime_seconds"].is_number());
+
+  nlohmann::json store = Service(status, "store");
+  EXPECT_EQ(store.value("state", ""), "running");
+  EXPECT_TRUE(store["pid"].is_number_integer());
+  EXPECT_EQ(store.value("health", ""), "serving");
+  EXPECT_TRUE(store["uptime_seconds"].is_number());
+  EXPECT_GE(store.value("uptime_seconds", -1.0), 0.0);
+  EXPECT_EQ(store.value("restarts", -1), 0);
+  EXPECT_TRUE(store["last_exit"].is_null());
+  EXPECT_EQ(store.value("listen", ""), absl::StrCat("unix:", home_.string(), "/run/store.sock"));
+  EXPECT_THAT(store.value("binary", ""), HasSubstr("edge-store"));
+
+  // Every other service is either supervised or reported as not installed.
+  ASSERT_TRUE(status["not_installed"].is_array());
+  for (const std::string name : {"router", "hub", "agent"}) {
+    bool supervised = false;
+    for (const nlohmann::json& s : status["services"]) supervised |= s.value("name", "") == name;
+    bool missing = false;
+    for (const nlohmann::json& n : status["not_installed"]) missing |= n == name;
+    EXPECT_NE(supervised, missing) << name;
+  }
+}
+
+TEST_F(EdgectlTest, StatusJsonWhenNotRunning) {
+  int exit_code = -1;
+  nlohmann::json status = StatusJson(&exit_code);
+  EXPECT_EQ(exit_code, kExitNotRunning);
+  EXPECT_EQ(status.value("running", true), false);
+  EXPECT_THAT(status["services"], IsEmpty());
+}
+
+TEST_F(EdgectlTest, UpTwiceIsHarmless) {
+  Up();
+  nlohmann::json before = Service(StatusJson(), "store");
+
+  CommandResult again = Run({"up"});
+
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("already running"));
+  nlohmann::json after = Service(StatusJson(), "store");
+  EXPECT_EQ(Pid(after), Pid(before));
+  EXPECT_EQ(after.value("restarts", -1), 0);
+  EXPECT_EQ(after.value("health", ""), "serving");
+}
+
+TEST_F(EdgectlTest, DownWhenNotRunningSaysSo) {
+  CommandResult down = Run({"down"});
+  EXPECT_EQ(down.exit_code, 0) << down.output;
+  EXPECT_THAT(down.output, HasSubstr("not running"));
+}
+
+TEST_F(EdgectlTest, DownStopsServicesLeftByAKilledSupervisor) {
+  Up();
+  nlohmann::json status = StatusJson();
+  const pid_t supervisor_pid = Pid(status["supervisor"]);
+  const pid_t store_pid = Pid(Service(status, "store"));
+  ASSERT_GT(supervisor_pid, 0);
+  ASSERT_EQ(::kill(supervisor_pid, SIGKILL), 0);
+  ASSERT_TRUE(WaitUntilGone(supervisor_pid, absl::Seconds(5)));
+  ASSERT_FALSE(ProcessGone(store_pid)) << "the store outlives its supervisor";
+
+  CommandResult orphaned = Run({"status"});
+  EXPECT_EQ(orphaned.exit_code, kExitNotRunning);
+  EXPECT_THAT(orphaned.output, HasSubstr("without a supervisor"));
+
+  CommandResult down = Run({"down"});
+  EXPECT_EQ(down.exit_code, 0) << down.output;
+  EXPECT_THAT(down.output, HasSubstr(absl::StrCat("stopped store (pid ", store_pid)));
+  EXPECT_TRUE(WaitUntilGone(store_pid, absl::Seconds(1)));
+  EXPECT_THAT(ProcessesUsingHome(), IsEmpty());
+}
+
+TEST_F(EdgectlTest, UpReplacesServicesLeftByAKilledSupervisor) {
+  Up();
+  nlohmann::json status = StatusJson();
+  const pid_t supervisor_pid = Pid(status["supervisor"]);
+  const pid_t old_store = Pid(Service(status, "store"));
+  ASSERT_EQ(::kill(supervisor_pid, SIGKILL), 0);
+  ASSERT_TRUE(WaitUntilGone(supervisor_pid, absl::Seconds(5)));
+
+  CommandResult up = Up();
+
+  EXPECT_THAT(up.output, HasSubstr(absl::StrCat("stopped store (pid ", old_store)));
+  EXPECT_TRUE(ProcessGone(old_store));
+  nlohmann::json store = Service(StatusJson(), "store");
+  EXPECT_EQ(store.value("health", ""), "serving");
+  EXPECT_NE(Pid(store), old_store);
+}
+
+TEST_F(EdgectlTest, UnknownCommandIsAUsageError) {
+  CommandResult result = Run({"frobnicate"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.output, Not(IsEmpty()));
+}
+
+}  // namespace
+}  // namespace edge::cli

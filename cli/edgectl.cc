@@ -26,6 +26,9 @@ int RunEdgectl(int argc, char** argv) {
   double up_timeout = absl::ToDoubleSeconds(UpOptions{}.timeout);
   up->add_option("--timeout", up_timeout, "seconds to wait for every service to be healthy")
       ->check(CLI::PositiveNumber);
+  std::string log_level = "info";
+  up->add_option("--log-level", log_level, "the supervisor's: trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   CLI::App* down = app.add_subcommand("down", "stop the supervisor and every service");
   double down_timeout = absl::ToDoubleSeconds(DownOptions{}.timeout);
@@ -43,7 +46,6 @@ int RunEdgectl(int argc, char** argv) {
   CLI::App* supervise = app.add_subcommand("supervise", "run the supervisor in the foreground");
   supervise->group("");
   std::string bin_dir_flag;
-  std::string log_level = "info";
   supervise->add_option("--bin-dir", bin_dir_flag, "where the edge-<service> binaries are");
   supervise->add_option("--log-level", log_level, "trace, debug, info, warn, error");
 
@@ -67,7 +69,10 @@ int RunEdgectl(int argc, char** argv) {
   }
 
   if (up->parsed()) {
-    return Up({.edge_home = home, .bin_dir = *bin_dir, .timeout = absl::Seconds(up_timeout)},
+    return Up({.edge_home = home,
+               .bin_dir = *bin_dir,
+               .timeout = absl::Seconds(up_timeout),
+               .log_level = log_level},
               std::cout, std::cerr);
   }
   if (down->parsed()) {

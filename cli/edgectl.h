@@ -1,7 +1,7 @@
 // edgectl's command line: global flags, the subcommands, and the mapping of their results to exit
 // codes. Kept out of main so that tests and other front ends reuse all of it.
 //
-//   edgectl [--edge-home DIR] up [--timeout SECONDS]
+//   edgectl [--edge-home DIR] up [--timeout SECONDS] [--log-level LEVEL]
 //   edgectl [--edge-home DIR] down [--timeout SECONDS]
 //   edgectl [--edge-home DIR] status [-o table|json]
 //   edgectl [--edge-home DIR] supervise --bin-dir DIR   (internal: what `up` starts)

@@ -145,7 +145,9 @@ absl::StatusOr<pid_t> SpawnSupervisor(const UpOptions& options) {
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
-    ::close_range(STDERR_FILENO + 1, ~0U, 0);
+    if (::close_range(STDERR_FILENO + 1, ~0U, 0) != 0) {
+      for (int fd = STDERR_FILENO + 1; fd < 1024; ++fd) ::close(fd);  // kernels before 5.9
+    }
     // Not the caller's working directory, which the daemon must not keep busy (or depend on).
     if (::chdir(home) != 0) ::_exit(127);
     sigset_t none;

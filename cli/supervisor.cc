@@ -110,8 +110,9 @@ absl::Time Supervisor::Reconcile() {
       changed = true;
     }
     // Start may have failed and rescheduled it.
-    if (child.state.state == RunState::kRestarting)
+    if (child.state.state == RunState::kRestarting) {
       next = std::min(next, child.state.next_start_at);
+    }
   }
   if (changed) WriteState();
   return next;

@@ -57,7 +57,9 @@ bool WaitUntilGone(pid_t pid, absl::Duration timeout) {
 
 struct CommandResult {
   int exit_code = -1;
-  std::string output;  // stdout and stderr, interleaved
+  std::string out;     // stdout
+  std::string err;     // stderr
+  std::string output;  // both, for messages that may go to either
 };
 
 class EdgectlTest : public ::testing::Test {
@@ -97,11 +99,16 @@ class EdgectlTest : public ::testing::Test {
   // Runs `edgectl --edge-home <home> args...` to completion.
   CommandResult Run(const std::vector<std::string>& args,
                     absl::Duration timeout = absl::Seconds(90)) {
-    std::vector<std::string> argv = {edgectl_.string(), "--edge-home", home_.string()};
+    const std::string base = (output_dir_ / absl::StrCat("cmd-", ++commands_run_)).string();
+    // Subprocess gives the child one output file; the shell sends stderr to a second one so that
+    // stdout stays parseable whatever is logged.
+    constexpr char kStderrToFile[] = "exec \"$@\" 2>\"$EDGECTL_ERR\"";
+    std::vector<std::string> argv = {"/bin/sh", "-c", kStderrToFile, "sh", edgectl_.string()};
+    argv.insert(argv.end(), {"--edge-home", home_.string()});
     argv.insert(argv.end(), args.begin(), args.end());
-    const std::filesystem::path output = output_dir_ / absl::StrCat("cmd-", ++commands_run_);
     CommandResult result;
-    absl::StatusOr<Subprocess> process = Subprocess::Start({.argv = argv, .log_file = output});
+    absl::StatusOr<Subprocess> process = Subprocess::Start(
+        {.argv = argv, .env = {{"EDGECTL_ERR", base + ".err"}}, .log_file = base + ".out"});
     if (!process.ok()) {
       ADD_FAILURE() << process.status();
       return result;
@@ -112,7 +119,9 @@ class EdgectlTest : public ::testing::Test {
       wait_status = process->Stop(absl::ZeroDuration());
     }
     result.exit_code = WIFEXITED(*wait_status) ? WEXITSTATUS(*wait_status) : -1;
-    result.output = ReadFile(output);
+    result.out = ReadFile(base + ".out");
+    result.err = ReadFile(base + ".err");
+    result.output = result.out + result.err;
     return result;
   }
 
@@ -126,8 +135,8 @@ class EdgectlTest : public ::testing::Test {
   nlohmann::json StatusJson(int* exit_code = nullptr) {
     CommandResult status = Run({"status", "-o", "json"});
     if (exit_code != nullptr) *exit_code = status.exit_code;
-    nlohmann::json doc = nlohmann::json::parse(status.output, nullptr, /*allow_exceptions=*/false);
-    EXPECT_FALSE(doc.is_discarded()) << "not JSON: " << status.output;
+    nlohmann::json doc = nlohmann::json::parse(status.out, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(doc.is_discarded()) << "not JSON: " << status.out << "\nstderr: " << status.err;
     return doc;
   }
 
@@ -152,18 +161,25 @@ class EdgectlTest : public ::testing::Test {
   }
 
   // Live processes whose command line names our EDGE_HOME: the supervisor and every service.
+  // /proc changes while it is listed, so a listing that hits an error is simply taken again.
   std::vector<pid_t> ProcessesUsingHome() const {
-    std::vector<pid_t> pids;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = entry.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      const pid_t pid = std::stoi(name);
-      std::string cmdline = ReadFile(entry.path() / "cmdline");
-      if (cmdline.find(home_.string()) != std::string::npos && !ProcessGone(pid)) {
-        pids.push_back(pid);
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      std::vector<pid_t> pids;
+      std::error_code ec;
+      for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end;
+           it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const pid_t pid = static_cast<pid_t>(std::strtol(name.c_str(), nullptr, 10));
+        const std::string cmdline = ReadFile(it->path() / "cmdline");
+        if (cmdline.find(home_.string()) != std::string::npos && !ProcessGone(pid)) {
+          pids.push_back(pid);
+        }
       }
+      if (!ec) return pids;
     }
-    return pids;
+    ADD_FAILURE() << "cannot list /proc";
+    return {};
   }
 
   std::filesystem::path edgectl_;

@@ -105,62 +105,21 @@ bool StopRuntime(const std::filesystem::path& home, std::optional<pid_t> supervi
   return ok;
 }
 
-// Moves `fd` to 3 or above so that the child's dup2 onto 0..2 cannot clobber it.
-int AboveStdio(int fd) {
-  if (fd < 0 || fd > STDERR_FILENO) return fd;
-  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-  ::close(fd);
-  return moved;
-}
-
 // Starts `edgectl supervise` as a daemon: its own session (no controlling terminal, out of the
-// shell's process group), stdin from /dev/null, output to logs/supervisor.log, and no other
-// inherited descriptor — a caller reading our output through a pipe must see EOF when we exit,
-// not when the supervisor does.
+// shell's process group), output to logs/supervisor.log, working in EDGE_HOME (not the caller's
+// directory, which it must not keep busy), and no other inherited descriptor — a caller reading
+// our output through a pipe must see EOF when we exit, not when the supervisor does.
 absl::StatusOr<pid_t> SpawnSupervisor(const UpOptions& options) {
   ASSIGN_OR_RETURN(std::filesystem::path self, SelfExecutable());
-  std::vector<std::string> args = {self.string(), "supervise",
-                                   "--edge-home", options.edge_home.string(),
-                                   "--bin-dir",   options.bin_dir.string(),
-                                   "--log-level", options.log_level};
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const char* home = options.edge_home.c_str();
-  const std::filesystem::path log = SupervisorLogFile(options.edge_home);
-  int log_fd = AboveStdio(::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-  if (log_fd < 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot open ", log.string(), ": ", std::strerror(errno)));
-  }
-  int null_fd = AboveStdio(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (null_fd < 0) {
-    ::close(log_fd);
-    return absl::InternalError(absl::StrCat("cannot open /dev/null: ", std::strerror(errno)));
-  }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec.
-    ::setsid();
-    ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    if (::close_range(STDERR_FILENO + 1, ~0U, 0) != 0) {
-      for (int fd = STDERR_FILENO + 1; fd < 1024; ++fd) ::close(fd);  // kernels before 5.9
-    }
-    // Not the caller's working directory, which the daemon must not keep busy (or depend on).
-    if (::chdir(home) != 0) ::_exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv("/proc/self/exe", argv.data());
-    ::_exit(127);
-  }
-  const int fork_errno = errno;
-  ::close(log_fd);
-  ::close(null_fd);
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", std::strerror(fork_errno)));
-  return pid;
+  ASSIGN_OR_RETURN(
+      Subprocess supervisor,
+      Subprocess::Start(
+          {.argv = {self.string(), "supervise", "--edge-home", options.edge_home.string(),
+                    "--bin-dir", options.bin_dir.string(), "--log-level", options.log_level},
+           .log_file = SupervisorLogFile(options.edge_home),
+           .new_session = true,
+           .working_directory = options.edge_home}));
+  return supervisor.Release();
 }
 
 void PrintLogTail(const std::filesystem::path& log, uint64_t offset, std::ostream& err) {

@@ -80,7 +80,7 @@ struct ServiceState {
   pid_t pid = 0;  // 0 unless running
   absl::Time started_at = absl::InfinitePast();
   int restarts = 0;       // starts after the first one
-  std::string last_exit;  // how it last died, e.g. "killed by Killed"; empty if it never did
+  std::string last_exit;  // how it last died, e.g. "killed by SIGKILL"; empty if it never did
   absl::Time last_exit_at = absl::InfinitePast();
   absl::Time next_start_at = absl::InfinitePast();  // when restarting
 };

@@ -31,13 +31,16 @@ struct SubprocessOptions {
   std::filesystem::path log_file = {};
   // Start the child in its own session (setsid), detached from the parent's terminal.
   bool new_session = false;
+  // The child's working directory; empty: the parent's.
+  std::filesystem::path working_directory = {};
 };
 
 // Owns a running child until it has been reaped. Move-only; not thread-safe.
 class Subprocess {
  public:
   // INVALID_ARGUMENT for an empty argv; INTERNAL when the log file cannot be opened or fork fails.
-  // The child's signal mask is cleared; an exec failure shows as exit code 127.
+  // The child inherits no descriptor but 0-2 (stdin is /dev/null when there is a log file), its
+  // signal mask is cleared; an exec or chdir failure shows as exit code 127.
   static absl::StatusOr<Subprocess> Start(const SubprocessOptions& options);
 
   Subprocess(Subprocess&& other) noexcept;
@@ -58,6 +61,9 @@ class Subprocess {
   void Signal(int signal);
   // SIGTERM, then SIGKILL after `grace`; returns the wait status.
   int Stop(absl::Duration grace);
+  // Gives up ownership: the child keeps running and is no longer stopped or reaped by this object
+  // (a daemon). Returns its pid.
+  pid_t Release();
 
  private:
   explicit Subprocess(pid_t pid) : pid_(pid) {}
@@ -65,7 +71,7 @@ class Subprocess {
   std::optional<int> wait_status_;
 };
 
-// "exited with 3", "killed by Killed", for logs and error messages.
+// "exited with 3", "killed by SIGKILL", "killed by SIGSEGV (core dumped)", for logs and errors.
 std::string DescribeWaitStatus(int wait_status);
 
 }  // namespace edge

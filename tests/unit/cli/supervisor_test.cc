@@ -1,6 +1,8 @@
 // The supervisor's restart schedule and bookkeeping. RestartBackoff is pure arithmetic; Supervisor
 // runs tiny /bin/sh children under a FakeClock, so a restart happens exactly when the test moves
 // the clock past the backoff delay and no test sleeps through one.
+#include "cli/supervisor.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +18,6 @@
 #include "absl/time/clock.h"
 #include "cli/restart_backoff.h"
 #include "cli/runtime_files.h"
-#include "cli/supervisor.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -277,7 +278,7 @@ TEST(SupervisorStateTest, RoundTripsThroughJson) {
                      .pid = 0,
                      .started_at = absl::FromUnixSeconds(1'700'000'000),
                      .restarts = 2,
-                     .last_exit = "killed by Killed",
+                     .last_exit = "killed by SIGKILL",
                      .last_exit_at = absl::FromUnixSeconds(1'700'000'005),
                      .next_start_at = absl::FromUnixSeconds(1'700'000'006)};
   state.services.push_back(store);
@@ -293,7 +294,7 @@ TEST(SupervisorStateTest, RoundTripsThroughJson) {
   EXPECT_EQ(s.name, "store");
   EXPECT_EQ(s.state, RunState::kRestarting);
   EXPECT_EQ(s.restarts, 2);
-  EXPECT_EQ(s.last_exit, "killed by Killed");
+  EXPECT_EQ(s.last_exit, "killed by SIGKILL");
   EXPECT_EQ(s.next_start_at, store.next_start_at);
 }
 

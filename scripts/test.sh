@@ -14,4 +14,5 @@ run_label() {
 
 run_label unit 60 300
 run_label integration 180 900
+run_label fuzz 120 300
 run_label slow 400 600

@@ -4,7 +4,9 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "cli/command.h"
 #include "cli/procfs.h"
+#include "cli/store_commands.h"
 #include "cli/runtime_control.h"
 #include "cli/service_binaries.h"
 #include "cli/supervisor.h"
@@ -36,11 +38,14 @@ int RunEdgectl(int argc, char** argv) {
                    "seconds the supervisor gets to stop the services before it is killed")
       ->check(CLI::PositiveNumber);
 
+  std::string output = "table";
+  app.add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
   CLI::App* status = app.add_subcommand(
       "status", "show each service's pid, health, uptime, restarts and listen address");
-  std::string output = "table";
-  status->add_option("-o,--output", output, "table or json")
-      ->check(CLI::IsMember({"table", "json"}));
+
+  // Command groups that talk to the services over gRPC.
+  Action action;
+  AddStoreCommands(app, &action);
 
   // Internal: what `up` runs in the background. An empty group hides it from --help.
   CLI::App* supervise = app.add_subcommand("supervise", "run the supervisor in the foreground");
@@ -68,6 +73,11 @@ int RunEdgectl(int argc, char** argv) {
     return kExitFailure;
   }
 
+  if (action) {
+    return action(CommandContext{
+        .edge_home = home,
+        .format = output == "json" ? OutputFormat::kJson : OutputFormat::kTable});
+  }
   if (up->parsed()) {
     return Up({.edge_home = home,
                .bin_dir = *bin_dir,

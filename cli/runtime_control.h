@@ -20,6 +20,7 @@
 #ifndef EDGE_CLI_RUNTIME_CONTROL_H_
 #define EDGE_CLI_RUNTIME_CONTROL_H_
 
+#include "cli/command.h"
 #include <filesystem>
 #include <ostream>
 #include <string>
@@ -56,7 +57,6 @@ struct DownOptions {
 };
 int Down(const DownOptions& options, std::ostream& out, std::ostream& err);
 
-enum class OutputFormat { kTable, kJson };
 
 struct StatusOptions {
   std::filesystem::path edge_home;

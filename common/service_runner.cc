@@ -17,7 +17,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/edge_home.h"
+#include "common/grpc_metrics.h"
 #include "common/logging.h"
+#include "common/metrics_grpc_service.h"
+#include "common/metrics_http_server.h"
 #include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -140,6 +143,17 @@ absl::StatusOr<ListenAddress> ServiceListenAddress(const Config& config,
   return ListenAddressFromSection(section, edge_home);
 }
 
+absl::StatusOr<MetricsHttpOptions> MetricsHttpOptionsFromSection(ConfigSection& section) {
+  MetricsHttpOptions options;
+  ASSIGN_OR_RETURN(int64_t port, section.GetInt("metrics_port", 0, 0, 65535));
+  options.port = static_cast<int>(port);
+  ASSIGN_OR_RETURN(options.address, section.GetString("metrics_address", options.address));
+  if (options.address.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(section.name(), ".metrics_address: is empty"));
+  }
+  return options;
+}
+
 ServiceRunner::ServiceRunner(std::string service, ListenAddress address,
                              absl::Duration shutdown_grace)
     : service_(std::move(service)), address_(std::move(address)), shutdown_grace_(shutdown_grace) {}
@@ -148,19 +162,41 @@ ServiceRunner::~ServiceRunner() {
   if (server_ != nullptr) Shutdown();
 }
 
+void ServiceRunner::SetMetrics(MetricsRegistry* registry, MetricsHttpOptions http) {
+  metrics_ = registry;
+  metrics_http_ = std::move(http);
+}
+
 absl::Status ServiceRunner::Start(const std::vector<grpc::Service*>& services) {
   if (!address_.unix_path.empty()) RETURN_IF_ERROR(PrepareUnixSocket(address_.unix_path));
+  if (metrics_ == nullptr) {
+    owned_metrics_ = std::make_unique<MetricsRegistry>();
+    metrics_ = owned_metrics_.get();
+  }
+  if (metrics_http_.port != 0) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
+        MetricsHttpServer::Start(metrics_, metrics_http_.address, metrics_http_.port);
+    if (!http.ok()) {
+      return absl::Status(http.status().code(),
+                          absl::StrCat(service_, ".metrics_port: ", http.status().message()));
+    }
+    metrics_http_server_ = *std::move(http);
+  }
+  metrics_service_ = std::make_unique<MetricsGrpcService>(service_, metrics_);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(address_.grpc_target, grpc::InsecureServerCredentials(),
                            address_.unix_path.empty() ? &bound_port_ : nullptr);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  builder.RegisterService(metrics_service_.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> counters;
   counters.push_back(std::make_unique<InFlightInterceptorFactory>(&in_flight_));
+  counters.push_back(std::make_unique<GrpcServerMetrics>(metrics_));
   builder.experimental().SetInterceptorCreators(std::move(counters));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr) {
+    metrics_http_server_.reset();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address_.grpc_target));
   }
   if (!address_.unix_path.empty() && ::chmod(address_.unix_path.c_str(), 0660) != 0) {
@@ -169,6 +205,10 @@ absl::Status ServiceRunner::Start(const std::vector<grpc::Service*>& services) {
   }
   server_->GetHealthCheckService()->SetServingStatus(true);
   spdlog::info("{} listening on {}", service_, target());
+  if (metrics_http_server_ != nullptr) {
+    spdlog::info("{} serving metrics on http://{}/metrics", service_,
+                 metrics_http_server_->endpoint());
+  }
   return absl::OkStatus();
 }
 
@@ -205,7 +245,13 @@ void ServiceRunner::Shutdown() {
     std::error_code ec;
     std::filesystem::remove(address_.unix_path, ec);
   }
+  // Last, so that the final state of a draining service can still be scraped.
+  metrics_http_server_.reset();
   spdlog::info("{} stopped", service_);
+}
+
+std::string ServiceRunner::metrics_endpoint() const {
+  return metrics_http_server_ != nullptr ? metrics_http_server_->endpoint() : "";
 }
 
 std::string ServiceRunner::target() const {

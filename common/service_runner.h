@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/config.h"
+#include "common/metrics.h"
 #include "grpcpp/server.h"
 
 namespace edge {
@@ -52,6 +53,24 @@ absl::StatusOr<ListenAddress> ServiceListenAddress(const Config& config,
                                                    const std::filesystem::path& edge_home,
                                                    absl::string_view service);
 
+// The optional HTTP endpoint for Prometheus, from a service's section:
+//   metrics_port     0 (the default): none; else the TCP port serving GET /metrics
+//   metrics_address  "127.0.0.1" (the default): the address it binds; "0.0.0.0" or "::" exposes
+//                    it beyond this device (it has no authentication)
+// Metrics are also served over gRPC (edge.metrics.v1.Metrics, `edgectl metrics`) in any case.
+struct MetricsHttpOptions {
+  std::string address = "127.0.0.1";
+  int port = 0;
+};
+
+// Reads metrics_port and metrics_address from a service's section (see MetricsHttpOptions), so
+// that they are not reported as unknown keys. INVALID_ARGUMENT naming the key for a port outside
+// 0-65535 or an empty address.
+absl::StatusOr<MetricsHttpOptions> MetricsHttpOptionsFromSection(ConfigSection& section);
+
+class MetricsGrpcService;
+class MetricsHttpServer;
+
 // Owns a gRPC server. Start, WaitForTermination and Shutdown are called from one thread (main);
 // Stop may be called from any thread.
 class ServiceRunner {
@@ -59,10 +78,17 @@ class ServiceRunner {
   ServiceRunner(std::string service, ListenAddress address, absl::Duration shutdown_grace);
   ~ServiceRunner();
 
+  // Where the service's metrics live: `registry` (not owned; it outlives the runner) receives the
+  // per-RPC metrics of every call (grpc_metrics.h) and is served by edge.metrics.v1.Metrics and,
+  // when `http.port` is set, over HTTP (metrics_http_server.h). Call before Start. Without it the
+  // runner keeps a registry of its own, so every server still serves its RPC metrics.
+  void SetMetrics(MetricsRegistry* registry, MetricsHttpOptions http);
+
   // Registers `services` (not owned; they outlive the runner), turns on the gRPC health service and
-  // reflection, and listens. For a unix socket: creates its directory (0750), removes a stale
+  // reflection, serves metrics (see SetMetrics), and listens. For a unix socket: creates its directory (0750), removes a stale
   // socket left by a dead process (ALREADY_EXISTS if a live server still answers on it) and sets
-  // the socket to 0660. UNAVAILABLE when the address cannot be bound.
+  // the socket to 0660. UNAVAILABLE when the address (or the metrics port, named as
+  // "<service>.metrics_port") cannot be bound.
   absl::Status Start(const std::vector<grpc::Service*>& services);
 
   // Blocks until SIGTERM or SIGINT arrives or Stop() is called. The signals must have been blocked
@@ -71,18 +97,25 @@ class ServiceRunner {
   void Stop() { stop_requested_ = true; }
 
   // Marks the service NOT_SERVING, gives the calls in flight `shutdown_grace` to finish, then
-  // stops the server (cancelling what is left) and removes the unix socket. End long-lived streams
-  // first, or they hold shutdown for the whole grace period.
+  // stops the server (cancelling what is left), removes the unix socket and stops the metrics
+  // HTTP endpoint. End long-lived streams first, or they hold shutdown for the whole grace period.
   void Shutdown();
 
   // The address clients use; for "host:0" the port actually bound.
   std::string target() const;
+  // The metrics HTTP endpoint ("127.0.0.1:9600") while it runs, else "".
+  std::string metrics_endpoint() const;
 
  private:
   std::string service_;
   ListenAddress address_;
   absl::Duration shutdown_grace_;
   int bound_port_ = 0;
+  std::unique_ptr<MetricsRegistry> owned_metrics_;  // when SetMetrics was not called
+  MetricsRegistry* metrics_ = nullptr;
+  MetricsHttpOptions metrics_http_;
+  std::unique_ptr<MetricsGrpcService> metrics_service_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_server_;
   std::unique_ptr<grpc::Server> server_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<int> in_flight_{0};

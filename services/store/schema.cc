@@ -46,8 +46,50 @@ void MigrateToV1(SQLite::Database& db) {
   )sql");
 }
 
+void MigrateToV2(SQLite::Database& db) {
+  db.exec(R"sql(
+    -- Devices and modules: the serialized edge.store.v1.Identity, keyed by "device[/module]".
+    CREATE TABLE identities (
+      id        TEXT PRIMARY KEY,
+      device_id TEXT NOT NULL,
+      data      BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX identities_by_device ON identities (device_id);
+    -- One twin per identity; sections are JSON objects without $version.
+    CREATE TABLE twins (
+      id                       TEXT PRIMARY KEY,
+      desired                  TEXT NOT NULL,
+      desired_version          INTEGER NOT NULL,
+      desired_upstream_version INTEGER NOT NULL DEFAULT 0,
+      reported                 TEXT NOT NULL,
+      reported_version         INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    -- Each service's own key-value state.
+    CREATE TABLE service_state (
+      namespace TEXT NOT NULL,
+      key       TEXT NOT NULL,
+      value     BLOB NOT NULL,
+      version   INTEGER NOT NULL,
+      PRIMARY KEY (namespace, key)
+    ) WITHOUT ROWID;
+    -- The change log: AUTOINCREMENT so a sequence is never reused after old rows are pruned.
+    CREATE TABLE changes (
+      seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+      kind INTEGER NOT NULL,
+      id   TEXT NOT NULL,
+      data BLOB NOT NULL  -- the serialized edge.store.v1.Change without its sequence
+    );
+    -- Store-wide settings, e.g. which device is the edge device.
+    CREATE TABLE settings (
+      key   TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    ) WITHOUT ROWID;
+  )sql");
+}
+
 const std::vector<std::function<void(SQLite::Database&)>>& Migrations() {
-  static const auto* steps = new std::vector<std::function<void(SQLite::Database&)>>{MigrateToV1};
+  static const auto* steps =
+      new std::vector<std::function<void(SQLite::Database&)>>{MigrateToV1, MigrateToV2};
   return *steps;
 }
 

@@ -2,8 +2,9 @@
 //
 // The schema version lives in `PRAGMA user_version`. A database at an older version is migrated at
 // start-up, one step at a time, each step in its own transaction; a database written by a newer
-// binary is refused. Version 1 turns on `auto_vacuum=INCREMENTAL`, which SQLite accepts only
-// before the first table exists.
+// binary is refused. Version 1: the message queues, with `auto_vacuum=INCREMENTAL` (SQLite accepts
+// it only before the first table exists). Version 2: identities, twins, service state, the change
+// log.
 //
 // Example:
 //   SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
@@ -16,7 +17,7 @@
 
 namespace edge::store {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // The version the database is at (0 for a new file).
 absl::StatusOr<int> SchemaVersion(SQLite::Database& db);

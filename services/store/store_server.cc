@@ -3,14 +3,15 @@
 #include "common/edge_home.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "services/store/registry_grpc_service.h"
 #include "services/store/store_grpc_service.h"
 
 namespace edge::store {
 
 absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
                                                       const std::filesystem::path& edge_home) {
-  RETURN_IF_ERROR(DeviceConfig::FromConfig(config).status());
   StoreOptions options;
+  ASSIGN_OR_RETURN(options.device, DeviceConfig::FromConfig(config));
   ConfigSection section = config.Section("store");
   ASSIGN_OR_RETURN(options.listen, ListenAddressFromSection(section, edge_home));
   ASSIGN_OR_RETURN(std::string database, section.GetString("database", "data/store.db"));
@@ -19,6 +20,9 @@ absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(std::string synchronous,
                    section.GetEnum("synchronous", "normal", {"normal", "full"}));
   options.queues.synchronous_full = synchronous == "full";
+  options.registry.database = options.queues.database;
+  ASSIGN_OR_RETURN(options.registry.change_retention,
+                   section.GetInt("change_retention", 10000, 100, 10'000'000));
   ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
                                                               absl::Seconds(5), absl::Seconds(0)));
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
@@ -31,12 +35,21 @@ absl::Status RunStore(const ServiceContext& context) {
   RETURN_IF_ERROR(EnsureDirectory(options.queues.database.parent_path(), 0750));
   ASSIGN_OR_RETURN(std::unique_ptr<QueueStore> queues,
                    QueueStore::Open(options.queues, SystemClock::Get()));
-  spdlog::info("database {}", options.queues.database.string());
+  ASSIGN_OR_RETURN(std::unique_ptr<Registry> registry,
+                   Registry::Open(options.registry, SystemClock::Get()));
+  RETURN_IF_ERROR(registry->EnsureEdgeDevice(options.device.id));
+  spdlog::info("database {}, edge device {}", options.queues.database.string(), options.device.id);
   StoreGrpcService service(queues.get());
+  StreamWaker waker;
+  TwinGrpcService twins(registry.get());
+  IdentityGrpcService identities(registry.get());
+  StateGrpcService state(registry.get());
+  ChangeFeedGrpcService changes(registry.get(), &waker);
   ServiceRunner runner("store", options.listen, options.shutdown_grace);
-  RETURN_IF_ERROR(runner.Start({&service}));
+  RETURN_IF_ERROR(runner.Start({&service, &twins, &identities, &state, &changes}));
   runner.WaitForTermination();
   service.EndStreams();
+  waker.EndAll();
   runner.Shutdown();
   return absl::OkStatus();
 }

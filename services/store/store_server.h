@@ -8,16 +8,19 @@
 #include "absl/status/statusor.h"
 #include "common/service_runner.h"
 #include "services/store/queue_store.h"
+#include "services/store/registry.h"
 
 namespace edge::store {
 
 struct StoreOptions {
+  DeviceConfig device;
   ListenAddress listen;
   QueueStoreOptions queues;
+  RegistryOptions registry;
   absl::Duration shutdown_grace = absl::Seconds(5);
 
-  // [store]: listen, database (relative to $EDGE_HOME), synchronous ("normal" | "full"),
-  // shutdown_grace_seconds. INVALID_ARGUMENT naming the key for a bad or unknown one.
+  // [device] and [store]: listen, database (relative to $EDGE_HOME), synchronous ("normal" |
+  // "full"), change_retention, shutdown_grace_seconds. INVALID_ARGUMENT naming the key for a bad or unknown one.
   static absl::StatusOr<StoreOptions> FromConfig(const Config& config,
                                                  const std::filesystem::path& edge_home);
 };

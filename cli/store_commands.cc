@@ -34,17 +34,18 @@ class StoreClient {
 
   // Calls a unary RPC; an unreachable store gets a hint.
   template <typename Stub, typename Request, typename Response>
-  static absl::StatusOr<Response> Call(
-      Stub& stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-      const Request& request) {
+  static absl::StatusOr<Response> Call(Stub& stub,
+                                       grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                                    const Request&, Response*),
+                                       const Request& request) {
     grpc::ClientContext rpc;
     rpc.set_deadline(std::chrono::system_clock::now() + kRpcTimeout);
     Response response;
     grpc::Status status = (stub.*method)(&rpc, request, &response);
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      return absl::UnavailableError(absl::StrCat(
-          "edge-store is not reachable (start the runtime with `edgectl up`): ",
-          status.error_message()));
+      return absl::UnavailableError(
+          absl::StrCat("edge-store is not reachable (start the runtime with `edgectl up`): ",
+                       status.error_message()));
     }
     if (!status.ok()) return FromGrpcStatus(status);
     return response;
@@ -166,8 +167,7 @@ int IdentityList(const CommandContext& context, const std::string& device) {
 absl::StatusOr<v1::Identity> FetchIdentity(StoreClient& client, const std::string& id) {
   v1::GetIdentityRequest request;
   request.set_id(id);
-  return StoreClient::Call(client.identities(), &v1::IdentityRegistry::Stub::GetIdentity,
-                           request);
+  return StoreClient::Call(client.identities(), &v1::IdentityRegistry::Stub::GetIdentity, request);
 }
 
 int IdentityShow(const CommandContext& context, const std::string& id, bool connection_string) {
@@ -176,8 +176,9 @@ int IdentityShow(const CommandContext& context, const std::string& id, bool conn
     if (connection_string) {
       if (identity.auth_type() != v1::AUTH_TYPE_SAS) {
         return absl::FailedPreconditionError(
-            absl::StrCat("\"", id, "\" uses X.509 authentication; it has no connection string "
-                                   "with a key"));
+            absl::StrCat("\"", id,
+                         "\" uses X.509 authentication; it has no connection string "
+                         "with a key"));
       }
       ASSIGN_OR_RETURN(DeviceConfig device, Device(context));
       *context.out << ConnectionString(identity, device) << "\n";
@@ -223,11 +224,10 @@ int IdentitySas(const CommandContext& context, const std::string& id, int64_t tt
     ASSIGN_OR_RETURN(IdentityId parsed, IdentityId::Parse(identity.id()));
     std::string resource = absl::StrCat(device.hostname, "/devices/", parsed.device());
     if (parsed.is_module()) absl::StrAppend(&resource, "/modules/", parsed.module());
-    ASSIGN_OR_RETURN(std::string token,
-                     MakeSasToken(resource,
-                                  key == "secondary" ? identity.secondary_key()
-                                                     : identity.primary_key(),
-                                  absl::Now() + absl::Seconds(ttl_seconds)));
+    ASSIGN_OR_RETURN(std::string token, MakeSasToken(resource,
+                                                     key == "secondary" ? identity.secondary_key()
+                                                                        : identity.primary_key(),
+                                                     absl::Now() + absl::Seconds(ttl_seconds)));
     *context.out << token << "\n";
     return absl::OkStatus();
   });
@@ -274,8 +274,9 @@ int TwinReplace(const CommandContext& context, const std::string& id, const std:
     request.set_id(id);
     request.set_json(text.str());
     if (version > 0) request.set_expected_version(version);
-    ASSIGN_OR_RETURN(v1::Twin twin, StoreClient::Call(client.twins(),
-                                                      &v1::TwinStore::Stub::ReplaceDesired, request));
+    ASSIGN_OR_RETURN(
+        v1::Twin twin,
+        StoreClient::Call(client.twins(), &v1::TwinStore::Stub::ReplaceDesired, request));
     *context.out << TwinJson(twin);
     return absl::OkStatus();
   });
@@ -291,18 +292,19 @@ void AddStoreCommands(CLI::App& app, Action* action) {
   CLI::App* add = identity->add_subcommand("add", "create a device or DEVICE/MODULE identity");
   add->add_option("ID", add_flags->id, "device or device/module")->required();
   add->add_option("--parent", add_flags->parent, "parent device (leaf device or child edge)");
-  add->add_option("--auth", add_flags->auth, "sas or x509")
-      ->check(CLI::IsMember({"sas", "x509"}));
+  add->add_option("--auth", add_flags->auth, "sas or x509")->check(CLI::IsMember({"sas", "x509"}));
   add->add_option("--primary-key", add_flags->primary_key, "base64; generated when absent");
   add->add_option("--secondary-key", add_flags->secondary_key, "base64; generated when absent");
   add->add_option("--managed-by", add_flags->managed_by, "who manages the identity");
   add->add_flag("--disabled", add_flags->disabled, "create it disabled");
-  add->callback([=] { *action = [=](const CommandContext& c) { return IdentityAdd(c, *add_flags); }; });
+  add->callback(
+      [=] { *action = [=](const CommandContext& c) { return IdentityAdd(c, *add_flags); }; });
 
   auto list_device = std::make_shared<std::string>();
   CLI::App* list = identity->add_subcommand("list", "list identities (of one DEVICE)");
   list->add_option("DEVICE", *list_device, "only this device and its modules");
-  list->callback([=] { *action = [=](const CommandContext& c) { return IdentityList(c, *list_device); }; });
+  list->callback(
+      [=] { *action = [=](const CommandContext& c) { return IdentityList(c, *list_device); }; });
 
   auto show_id = std::make_shared<std::string>();
   auto show_connection = std::make_shared<bool>(false);

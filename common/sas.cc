@@ -19,7 +19,8 @@ std::string GenerateSymmetricKey(int bytes) {
     // The CSPRNG failing is not recoverable; a predictable key would be worse than no start.
     std::abort();
   }
-  return Base64Encode(absl::string_view(reinterpret_cast<const char*>(random.data()), random.size()));
+  return Base64Encode(
+      absl::string_view(reinterpret_cast<const char*>(random.data()), random.size()));
 }
 
 std::string Base64Encode(absl::string_view bytes) {
@@ -51,7 +52,8 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view text) {
 
 absl::Status ValidateSymmetricKey(absl::string_view key) {
   absl::StatusOr<std::string> bytes = Base64Decode(key);
-  if (!bytes.ok()) return absl::InvalidArgumentError(absl::StrCat("key is ", bytes.status().message()));
+  if (!bytes.ok())
+    return absl::InvalidArgumentError(absl::StrCat("key is ", bytes.status().message()));
   if (bytes->size() < 16 || bytes->size() > 64) {
     return absl::InvalidArgumentError(
         absl::StrCat("key is ", bytes->size(), " bytes; it must be 16 to 64"));
@@ -92,8 +94,8 @@ absl::StatusOr<std::string> MakeSasToken(absl::string_view resource, absl::strin
   const std::string sr = UrlEncode(resource);
   const int64_t se = absl::ToUnixSeconds(expiry);
   ASSIGN_OR_RETURN(std::string sig, SasSignature(sr, key, se));
-  std::string token = absl::StrCat("SharedAccessSignature sr=", sr, "&sig=", UrlEncode(sig),
-                                   "&se=", se);
+  std::string token =
+      absl::StrCat("SharedAccessSignature sr=", sr, "&sig=", UrlEncode(sig), "&se=", se);
   if (!key_name.empty()) absl::StrAppend(&token, "&skn=", UrlEncode(key_name));
   return token;
 }

@@ -54,9 +54,8 @@ void StreamWaker::Run() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](StreamWaker* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return w->stopping_ || !w->to_wake_.empty();
-          },
+          +[](StreamWaker* w)
+               ABSL_NO_THREAD_SAFETY_ANALYSIS { return w->stopping_ || !w->to_wake_.empty(); },
           this));
       if (stopping_) return;
       const uint64_t id = to_wake_.front();

@@ -280,7 +280,9 @@ absl::StatusOr<v1::Identity> Registry::CreateIdentity(const v1::CreateIdentityRe
     if (key->empty()) {
       *key = GenerateSymmetricKey();
     } else if (absl::Status s = ValidateSymmetricKey(*key); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("identity.", key == identity.mutable_primary_key() ? "primary_key" : "secondary_key", ": ", s.message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "identity.", key == identity.mutable_primary_key() ? "primary_key" : "secondary_key",
+          ": ", s.message()));
     }
   }
   if (id.is_module() && !identity.parent_id().empty()) {
@@ -292,12 +294,14 @@ absl::StatusOr<v1::Identity> Registry::CreateIdentity(const v1::CreateIdentityRe
       Fail(absl::AlreadyExistsError(absl::StrCat("identity \"", identity.id(), "\" exists")));
     }
     if (id.is_module() && !w.LoadIdentity(id.device())) {
-      Fail(absl::NotFoundError(absl::StrCat("device \"", id.device(), "\" does not exist; create it before its module")));
+      Fail(absl::NotFoundError(absl::StrCat("device \"", id.device(),
+                                            "\" does not exist; create it before its module")));
     }
     if (!identity.parent_id().empty()) {
       IdentityId parent = ValueOrFail(IdentityId::Parse(identity.parent_id()));
       if (parent.is_module() || !w.LoadIdentity(parent.device())) {
-        Fail(absl::NotFoundError(absl::StrCat("parent device \"", identity.parent_id(), "\" does not exist")));
+        Fail(absl::NotFoundError(
+            absl::StrCat("parent device \"", identity.parent_id(), "\" does not exist")));
       }
     }
     identity.set_created_unix_ms(w.now_ms);
@@ -312,8 +316,9 @@ absl::StatusOr<v1::Identity> Registry::GetIdentity(absl::string_view id) {
   ASSIGN_OR_RETURN(IdentityId parsed, IdentityId::Parse(id));
   absl::MutexLock lock(&mu_);
   RegistryWrite read{*db_, 0, {}};
-  ASSIGN_OR_RETURN(std::optional<v1::Identity> identity,
-                   RunSqlite("reading an identity", [&] { return read.LoadIdentity(parsed.ToString()); }));
+  ASSIGN_OR_RETURN(std::optional<v1::Identity> identity, RunSqlite("reading an identity", [&] {
+                     return read.LoadIdentity(parsed.ToString());
+                   }));
   if (!identity) return absl::NotFoundError(absl::StrCat("identity \"", id, "\" does not exist"));
   return *identity;
 }
@@ -338,10 +343,13 @@ absl::StatusOr<std::vector<v1::Identity>> Registry::ListIdentities(absl::string_
 absl::StatusOr<v1::Identity> Registry::UpdateIdentity(const v1::UpdateIdentityRequest& request) {
   ASSIGN_OR_RETURN(IdentityId id, IdentityId::Parse(request.id()));
   for (const auto& [has, key, regenerate, field] :
-       {std::tuple{request.has_primary_key(), request.primary_key(), request.regenerate_primary_key(), "primary_key"},
-        std::tuple{request.has_secondary_key(), request.secondary_key(), request.regenerate_secondary_key(), "secondary_key"}}) {
+       {std::tuple{request.has_primary_key(), request.primary_key(),
+                   request.regenerate_primary_key(), "primary_key"},
+        std::tuple{request.has_secondary_key(), request.secondary_key(),
+                   request.regenerate_secondary_key(), "secondary_key"}}) {
     if (has && regenerate) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ": give a key or regenerate it, not both"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": give a key or regenerate it, not both"));
     }
     if (has) {
       if (absl::Status s = ValidateSymmetricKey(key); !s.ok()) {
@@ -357,7 +365,8 @@ absl::StatusOr<v1::Identity> Registry::UpdateIdentity(const v1::UpdateIdentityRe
   }
   return Write("updating an identity", [&](RegistryWrite& w) {
     std::optional<v1::Identity> found = w.LoadIdentity(id.ToString());
-    if (!found) Fail(absl::NotFoundError(absl::StrCat("identity \"", request.id(), "\" does not exist")));
+    if (!found)
+      Fail(absl::NotFoundError(absl::StrCat("identity \"", request.id(), "\" does not exist")));
     v1::Identity identity = *std::move(found);
     if (request.has_auth_type()) identity.set_auth_type(request.auth_type());
     if (request.has_enabled()) identity.set_enabled(request.enabled());
@@ -366,7 +375,8 @@ absl::StatusOr<v1::Identity> Registry::UpdateIdentity(const v1::UpdateIdentityRe
       if (!request.parent_id().empty()) {
         IdentityId parent = ValueOrFail(IdentityId::Parse(request.parent_id()));
         if (parent.is_module() || !w.LoadIdentity(parent.device())) {
-          Fail(absl::NotFoundError(absl::StrCat("parent device \"", request.parent_id(), "\" does not exist")));
+          Fail(absl::NotFoundError(
+              absl::StrCat("parent device \"", request.parent_id(), "\" does not exist")));
         }
         if (parent.device() == id.device()) {
           Fail(absl::InvalidArgumentError("parent_id: a device cannot be its own parent"));
@@ -411,11 +421,13 @@ absl::StatusOr<std::vector<std::string>> Registry::DeleteIdentity(absl::string_v
 absl::Status Registry::EnsureEdgeDevice(absl::string_view device_id) {
   ASSIGN_OR_RETURN(IdentityId device, IdentityId::Parse(device_id));
   if (device.is_module()) {
-    return absl::InvalidArgumentError(absl::StrCat("device.id: \"", device_id, "\" is a module id"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("device.id: \"", device_id, "\" is a module id"));
   }
   absl::StatusOr<bool> done = Write("creating the edge device", [&](RegistryWrite& w) {
-    for (const std::string& id : {device.ToString(), absl::StrCat(device.device(), "/", kEdgeAgentModule),
-                                  absl::StrCat(device.device(), "/", kEdgeHubModule)}) {
+    for (const std::string& id :
+         {device.ToString(), absl::StrCat(device.device(), "/", kEdgeAgentModule),
+          absl::StrCat(device.device(), "/", kEdgeHubModule)}) {
       if (w.LoadIdentity(id)) continue;
       v1::Identity identity;
       identity.set_id(id);
@@ -492,9 +504,9 @@ v1::Twin PatchSection(RegistryWrite& w, const IdentityId& id, const nlohmann::js
   if (document.is_discarded()) document = nlohmann::json::object();
   absl::Status merged = ApplyMergePatch(patch, &document);
   if (!merged.ok()) {
-    Fail(absl::Status(merged.code(), absl::StrCat(desired ? "desired" : "reported",
-                                                  " properties of \"", twin.id(), "\": ",
-                                                  merged.message())));
+    Fail(absl::Status(merged.code(),
+                      absl::StrCat(desired ? "desired" : "reported", " properties of \"", twin.id(),
+                                   "\": ", merged.message())));
   }
   section->set_json(document.dump());
   section->set_version(section->version() + 1);
@@ -524,9 +536,8 @@ absl::StatusOr<v1::Twin> Registry::PatchReported(const v1::PatchTwinRequest& req
   if (request.upstream_version() != 0) {
     return absl::InvalidArgumentError("upstream_version: only desired properties have one");
   }
-  return Write("patching reported properties", [&](RegistryWrite& w) {
-    return PatchSection(w, id, patch, /*desired=*/false, 0);
-  });
+  return Write("patching reported properties",
+               [&](RegistryWrite& w) { return PatchSection(w, id, patch, /*desired=*/false, 0); });
 }
 
 // --- Service state ---
@@ -572,8 +583,8 @@ absl::StatusOr<v1::StateEntry> Registry::PutState(const v1::PutStateRequest& req
     get.reset();
     if (request.has_expected_version() && request.expected_version() != version) {
       Fail(absl::FailedPreconditionError(absl::StrCat(
-          "state \"", request.key(), "\" in \"", request.namespace_(), "\" is at version ",
-          version, ", not the expected ", request.expected_version())));
+          "state \"", request.key(), "\" in \"", request.namespace_(), "\" is at version ", version,
+          ", not the expected ", request.expected_version())));
     }
     SQLite::Statement put(w.db,
                           "INSERT INTO service_state (namespace, key, value, version) "
@@ -652,7 +663,8 @@ absl::StatusOr<ChangePage> Registry::ReadChanges(uint64_t after, const ChangeFil
   return RunSqlite("reading the change log", [&] {
     ChangePage page;
     page.last_sequence = after;
-    SQLite::Statement q(*db_, "SELECT seq, data, kind, id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?");
+    SQLite::Statement q(
+        *db_, "SELECT seq, data, kind, id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?");
     q.bind(1, static_cast<int64_t>(after));
     q.bind(2, limit);
     while (q.executeStep()) {

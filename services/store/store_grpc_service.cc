@@ -18,6 +18,12 @@ grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context, const absl
   return reactor;
 }
 
+MetricsRegistry* OrOwn(MetricsRegistry* given, std::unique_ptr<MetricsRegistry>* owned) {
+  if (given != nullptr) return given;
+  *owned = std::make_unique<MetricsRegistry>();
+  return owned->get();
+}
+
 }  // namespace
 
 // One ReadQueue stream. Pump() reads the next page and writes it, or, when caught up, registers
@@ -58,6 +64,7 @@ class QueueReader final : public grpc::ServerWriteReactor<v1::ReadQueueResponse>
       }
       next_ = page->next_offset;
       if (!page->entries.empty()) {
+        service_->metrics_.read_entries.Increment(page->entries.size());
         response_.Clear();
         for (auto& entry : page->entries) *response_.add_entries() = std::move(entry);
         writing_ = true;
@@ -139,10 +146,46 @@ class QueueReader final : public grpc::ServerWriteReactor<v1::ReadQueueResponse>
   v1::ReadQueueResponse response_;
 };
 
-StoreGrpcService::StoreGrpcService(QueueStore* store)
-    : store_(store), wake_thread_([this] { RunWakeThread(); }) {}
+StoreGrpcService::Metrics::Metrics(MetricsRegistry* registry)
+    : appended_messages(registry->AddCounter(
+          "edge_store_appended_messages_total",
+          "Messages stored by AppendMessages (each once, whatever the number of its queues).")),
+      append_batches(registry->AddCounter(
+          "edge_store_append_batches_total",
+          "AppendMessages batches accepted, one transaction each (replays that added nothing "
+          "included).")),
+      duplicate_messages(registry->AddCounter(
+          "edge_store_duplicate_messages_total",
+          "Messages skipped because their journal had already delivered them (replays).")),
+      read_entries(registry->AddCounter("edge_store_read_entries_total",
+                                        "Queue entries sent on ReadQueue streams.")),
+      read_streams(registry->AddGauge("edge_store_read_streams", "ReadQueue streams open now.")),
+      checkpoints(registry->AddCounter("edge_store_checkpoints_total",
+                                       "Checkpoint calls accepted (including ones behind the "
+                                       "current checkpoint, which change nothing).")),
+      expired_entries(registry->AddCounter(
+          "edge_store_expired_entries_total",
+          "Queue entries that expired before delivery, over the life of the database (read "
+          "from the store at each scrape).")),
+      queues(registry->AddGauge("edge_store_queues", "Queues in the store (read at each scrape).")),
+      queued_entries(registry->AddGauge(
+          "edge_store_queued_entries",
+          "Entries after their queue's checkpoint, expired ones included (read at each scrape).")),
+      stats_failures(registry->AddCounter(
+          "edge_store_metrics_collect_failures_total",
+          "Scrapes for which the queue statistics could not be read (the previous values are "
+          "served).")) {}
+
+StoreGrpcService::StoreGrpcService(QueueStore* store, MetricsRegistry* metrics)
+    : store_(store),
+      metrics_(OrOwn(metrics, &owned_metrics_)),
+      wake_thread_([this] { RunWakeThread(); }) {
+  MetricsRegistry* registry = metrics != nullptr ? metrics : owned_metrics_.get();
+  collect_hook_ = registry->AddCollectHook([this] { CollectQueueStats(); });
+}
 
 StoreGrpcService::~StoreGrpcService() {
+  collect_hook_.Reset();
   {
     absl::MutexLock lock(&mu_);
     stop_wake_thread_ = true;
@@ -154,7 +197,12 @@ grpc::ServerUnaryReactor* StoreGrpcService::AppendMessages(grpc::CallbackServerC
                                                            const v1::AppendMessagesRequest* request,
                                                            v1::AppendMessagesResponse* response) {
   absl::StatusOr<v1::AppendMessagesResponse> result = store_->Append(*request);
-  if (result.ok()) *response = *std::move(result);
+  if (result.ok()) {
+    metrics_.append_batches.Increment();
+    metrics_.appended_messages.Increment(result->appended());
+    metrics_.duplicate_messages.Increment(result->duplicates());
+    *response = *std::move(result);
+  }
   return Reply(context, result.status());
 }
 
@@ -181,6 +229,7 @@ grpc::ServerWriteReactor<v1::ReadQueueResponse>* StoreGrpcService::ReadQueue(
       reader = new QueueReader(this, id, *queue, from, request->stop_at_end(),
                                request->page_size() == 0 ? kDefaultPageSize : request->page_size());
       readers_[id] = reader;
+      metrics_.read_streams.Increment();
       reader->Ref();  // for the Pump below
     }
   }
@@ -204,7 +253,10 @@ grpc::ServerUnaryReactor* StoreGrpcService::Checkpoint(grpc::CallbackServerConte
   absl::StatusOr<QueueHandle> queue = store_->FindQueue(request->queue(), /*create=*/false);
   if (!queue.ok()) return Reply(context, queue.status());
   absl::StatusOr<uint64_t> checkpoint = store_->Checkpoint(*queue, request->offset());
-  if (checkpoint.ok()) response->set_checkpoint(*checkpoint);
+  if (checkpoint.ok()) {
+    metrics_.checkpoints.Increment();
+    response->set_checkpoint(*checkpoint);
+  }
   return Reply(context, checkpoint.status());
 }
 
@@ -266,7 +318,27 @@ void StoreGrpcService::RunWakeThread() {
 
 void StoreGrpcService::Unregister(uint64_t id) {
   absl::MutexLock lock(&mu_);
-  readers_.erase(id);
+  if (readers_.erase(id) > 0) metrics_.read_streams.Decrement();
+}
+
+void StoreGrpcService::CollectQueueStats() {
+  absl::StatusOr<std::vector<v1::QueueInfo>> queues = store_->ListQueues();
+  if (!queues.ok()) {
+    spdlog::warn("metrics: cannot read the queue statistics: {}", queues.status().ToString());
+    metrics_.stats_failures.Increment();
+    return;
+  }
+  uint64_t expired = 0;
+  uint64_t queued = 0;
+  for (const v1::QueueInfo& queue : *queues) {
+    expired += queue.expired();
+    queued += queue.depth();
+  }
+  metrics_.queues.Set(static_cast<double>(queues->size()));
+  metrics_.queued_entries.Set(static_cast<double>(queued));
+  // The store keeps this count in the database, so it survives restarts: a counter whose total
+  // is copied in rather than counted here.
+  metrics_.expired_entries.SetTotal(expired);
 }
 
 }  // namespace edge::store

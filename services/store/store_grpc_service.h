@@ -5,16 +5,21 @@
 // Lifecycle: created by the store server before the gRPC server starts; EndStreams() before the
 // server shuts down (followers would otherwise hold shutdown for its whole grace period); destroyed
 // after the server.
+//
+// Metrics (services/store/README.md, "Metrics"): what it appends, streams and checkpoints is
+// counted as it happens; queue counts and expirations are read from the store at each scrape.
 #ifndef EDGE_SERVICES_STORE_STORE_GRPC_SERVICE_H_
 #define EDGE_SERVICES_STORE_STORE_GRPC_SERVICE_H_
 
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "common/metrics.h"
 #include "edge/store/v1/store.grpc.pb.h"
 #include "services/store/queue_store.h"
 
@@ -24,7 +29,9 @@ class QueueReader;
 
 class StoreGrpcService final : public v1::MessageStore::CallbackService {
  public:
-  explicit StoreGrpcService(QueueStore* store);
+  // `metrics` (not owned) outlives the service; null keeps the counts private (tests that do not
+  // look at them).
+  explicit StoreGrpcService(QueueStore* store, MetricsRegistry* metrics = nullptr);
   ~StoreGrpcService() override;
 
   grpc::ServerUnaryReactor* AppendMessages(grpc::CallbackServerContext* context,
@@ -49,8 +56,27 @@ class StoreGrpcService final : public v1::MessageStore::CallbackService {
   void Wake(uint64_t id);
   void RunWakeThread();
   void Unregister(uint64_t id);
+  // The collect hook: queue counts and expirations, read from the store at each scrape.
+  void CollectQueueStats();
+
+  // References into the registry; see the README for what each one means.
+  struct Metrics {
+    explicit Metrics(MetricsRegistry* registry);
+    Counter& appended_messages;
+    Counter& append_batches;
+    Counter& duplicate_messages;
+    Counter& read_entries;
+    Gauge& read_streams;
+    Counter& checkpoints;
+    Counter& expired_entries;
+    Gauge& queues;
+    Gauge& queued_entries;
+    Counter& stats_failures;
+  };
 
   QueueStore* const store_;
+  std::unique_ptr<MetricsRegistry> owned_metrics_;  // when none was given
+  Metrics metrics_;
 
   absl::Mutex mu_;
   uint64_t next_reader_id_ ABSL_GUARDED_BY(mu_) = 1;
@@ -59,6 +85,7 @@ class StoreGrpcService final : public v1::MessageStore::CallbackService {
   std::deque<uint64_t> to_wake_ ABSL_GUARDED_BY(mu_);
   bool stop_wake_thread_ ABSL_GUARDED_BY(mu_) = false;
   std::thread wake_thread_;
+  CollectHook collect_hook_;  // last: removed before anything it reads goes away
 };
 
 }  // namespace edge::store

@@ -25,6 +25,7 @@ absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
                    section.GetInt("change_retention", 10000, 100, 10'000'000));
   ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
                                                               absl::Seconds(5), absl::Seconds(0)));
+  ASSIGN_OR_RETURN(options.metrics_http, MetricsHttpOptionsFromSection(section));
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
   return options;
 }
@@ -39,13 +40,15 @@ absl::Status RunStore(const ServiceContext& context) {
                    Registry::Open(options.registry, SystemClock::Get()));
   RETURN_IF_ERROR(registry->EnsureEdgeDevice(options.device.id));
   spdlog::info("database {}, edge device {}", options.queues.database.string(), options.device.id);
-  StoreGrpcService service(queues.get());
+  MetricsRegistry metrics;  // outlives the services and the runner that use it
+  StoreGrpcService service(queues.get(), &metrics);
   StreamWaker waker;
   TwinGrpcService twins(registry.get());
   IdentityGrpcService identities(registry.get());
   StateGrpcService state(registry.get());
   ChangeFeedGrpcService changes(registry.get(), &waker);
   ServiceRunner runner("store", options.listen, options.shutdown_grace);
+  runner.SetMetrics(&metrics, options.metrics_http);
   RETURN_IF_ERROR(runner.Start({&service, &twins, &identities, &state, &changes}));
   runner.WaitForTermination();
   service.EndStreams();

@@ -18,9 +18,11 @@ struct StoreOptions {
   QueueStoreOptions queues;
   RegistryOptions registry;
   absl::Duration shutdown_grace = absl::Seconds(5);
+  MetricsHttpOptions metrics_http;  // metrics_port, metrics_address (see service_runner.h)
 
   // [device] and [store]: listen, database (relative to $EDGE_HOME), synchronous ("normal" |
-  // "full"), change_retention, shutdown_grace_seconds. INVALID_ARGUMENT naming the key for a bad or unknown one.
+  // "full"), change_retention, shutdown_grace_seconds. INVALID_ARGUMENT naming the key for a bad or
+  // unknown one.
   static absl::StatusOr<StoreOptions> FromConfig(const Config& config,
                                                  const std::filesystem::path& edge_home);
 };

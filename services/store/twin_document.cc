@@ -10,8 +10,8 @@ absl::Status CheckKeys(const nlohmann::json& value, int depth, const std::string
                        absl::string_view what) {
   if (!value.is_object()) return absl::OkStatus();
   if (depth > kMaxTwinDepth) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", path, " is nested deeper than ",
-                                                   kMaxTwinDepth, " levels"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", path, " is nested deeper than ", kMaxTwinDepth, " levels"));
   }
   for (const auto& [key, child] : value.items()) {
     const std::string child_path = path.empty() ? key : absl::StrCat(path, ".", key);
@@ -51,9 +51,8 @@ absl::StatusOr<nlohmann::json> ParseTwinJson(absl::string_view text, absl::strin
 absl::Status CheckTwinSize(const nlohmann::json& document, absl::string_view what) {
   const size_t size = document.dump().size();
   if (size > kMaxTwinSectionBytes) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, " would be ", size,
-                                                     " bytes; the limit is ",
-                                                     kMaxTwinSectionBytes, " (32 KiB)"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        what, " would be ", size, " bytes; the limit is ", kMaxTwinSectionBytes, " (32 KiB)"));
   }
   return absl::OkStatus();
 }

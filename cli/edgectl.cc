@@ -5,6 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/command.h"
+#include "cli/metrics_commands.h"
 #include "cli/procfs.h"
 #include "cli/store_commands.h"
 #include "cli/runtime_control.h"
@@ -46,6 +47,7 @@ int RunEdgectl(int argc, char** argv) {
   // Command groups that talk to the services over gRPC.
   Action action;
   AddStoreCommands(app, &action);
+  AddMetricsCommands(app, &action);
 
   // Internal: what `up` runs in the background. An empty group hides it from --help.
   CLI::App* supervise = app.add_subcommand("supervise", "run the supervisor in the foreground");

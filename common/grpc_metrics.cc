@@ -106,7 +106,6 @@ GrpcServerMetrics::GrpcServerMetrics(MetricsRegistry* registry)
   // The health service is gRPC's own, built on another proto library; referencing our generated
   // copy of its messages links their descriptors in, so that health checks are labelled by name.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
-  unknown_ = std::make_unique<Method>(this, "unknown", "unknown");
 }
 
 GrpcServerMetrics::~GrpcServerMetrics() = default;
@@ -116,8 +115,14 @@ grpc::experimental::Interceptor* GrpcServerMetrics::CreateServerInterceptor(
   return new MetricsInterceptor(Resolve(info->method()));
 }
 
+GrpcServerMetrics::Method* GrpcServerMetrics::Unknown() {
+  absl::MutexLock lock(&mu_);
+  if (unknown_ == nullptr) unknown_ = std::make_unique<Method>(this, "unknown", "unknown");
+  return unknown_.get();
+}
+
 GrpcServerMetrics::Method* GrpcServerMetrics::Resolve(const char* full_method) {
-  if (full_method == nullptr) return unknown_.get();
+  if (full_method == nullptr) return Unknown();
   const absl::string_view path(full_method);
   {
     absl::ReaderMutexLock lock(&mu_);
@@ -127,11 +132,11 @@ GrpcServerMetrics::Method* GrpcServerMetrics::Resolve(const char* full_method) {
   // "/edge.store.v1.MessageStore/AppendMessages"
   const size_t slash = path.rfind('/');
   if (path.size() < 4 || path[0] != '/' || slash == 0 || slash + 1 == path.size()) {
-    return unknown_.get();
+    return Unknown();
   }
   const absl::string_view service = path.substr(1, slash - 1);
   const absl::string_view method = path.substr(slash + 1);
-  if (!IsKnownMethod(service, method)) return unknown_.get();
+  if (!IsKnownMethod(service, method)) return Unknown();
   absl::MutexLock lock(&mu_);
   std::unique_ptr<Method>& slot = methods_[path];
   if (slot == nullptr) {

@@ -47,13 +47,14 @@ class GrpcServerMetrics final : public grpc::experimental::ServerInterceptorFact
 
  private:
   Method* Resolve(const char* full_method);
+  Method* Unknown();
 
   CounterFamily<2>& started_;
   CounterFamily<3>& handled_;
   HistogramFamily<2>& handling_;
-  std::unique_ptr<Method> unknown_;
 
   absl::Mutex mu_;
+  std::unique_ptr<Method> unknown_ ABSL_GUARDED_BY(mu_);  // created by the first such call
   // Only methods compiled into the binary are added, so this stays small.
   absl::flat_hash_map<std::string, std::unique_ptr<Method>> methods_ ABSL_GUARDED_BY(mu_);
 };

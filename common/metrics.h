@@ -1,5 +1,5 @@
-// Counters, gauges and histograms, rendered in the Prometheus text exposition format (version 0.0.4)
-// for `GET /metrics`, edge.metrics.v1.Metrics and `edgectl metrics`.
+// Counters, gauges and histograms, rendered in the Prometheus text exposition format (version
+// 0.0.4) for `GET /metrics`, edge.metrics.v1.Metrics and `edgectl metrics`.
 //
 // A MetricsRegistry holds metric families. A family has a name, a help text and a fixed list of
 // label names — their number is a template argument, so passing the wrong number of label values

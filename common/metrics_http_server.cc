@@ -1,5 +1,7 @@
 #include "common/metrics_http_server.h"
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <utility>
 
@@ -25,6 +27,12 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   auto server = std::make_unique<httplib::Server>();
   server->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   server->set_keep_alive_timeout(kKeepAliveSeconds);
+  // httplib's default adds SO_REUSEPORT, which lets a second process bind a port in use and take
+  // half of its scrapes. SO_REUSEADDR alone still allows a restart while old connections linger.
+  server->set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   server->Get("/metrics", [registry](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry->RenderPrometheusText(), kPrometheusTextContentType);
   });
@@ -41,8 +49,7 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
         absl::StrCat("cannot listen for metrics on ", host, ":", port,
                      " (the address is not local or the port is in use)"));
   }
-  return std::unique_ptr<MetricsHttpServer>(
-      new MetricsHttpServer(std::move(server), host, bound));
+  return std::unique_ptr<MetricsHttpServer>(new MetricsHttpServer(std::move(server), host, bound));
 }
 
 MetricsHttpServer::MetricsHttpServer(std::unique_ptr<httplib::Server> server, std::string address,

@@ -39,8 +39,8 @@ class MetricsHttpServer {
   // is not owned and must outlive the server. UNAVAILABLE when the address cannot be bound (the
   // message names it); INVALID_ARGUMENT for a port outside 0-65535.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(MetricsRegistry* registry,
-                                                                   absl::string_view address,
-                                                                   int port);
+                                                                  absl::string_view address,
+                                                                  int port);
 
   // Stops accepting, lets the request in progress finish, and joins the threads.
   ~MetricsHttpServer();

@@ -85,10 +85,10 @@ class ServiceRunner {
   void SetMetrics(MetricsRegistry* registry, MetricsHttpOptions http);
 
   // Registers `services` (not owned; they outlive the runner), turns on the gRPC health service and
-  // reflection, serves metrics (see SetMetrics), and listens. For a unix socket: creates its directory (0750), removes a stale
-  // socket left by a dead process (ALREADY_EXISTS if a live server still answers on it) and sets
-  // the socket to 0660. UNAVAILABLE when the address (or the metrics port, named as
-  // "<service>.metrics_port") cannot be bound.
+  // reflection, serves metrics (see SetMetrics), and listens. For a unix socket: creates its
+  // directory (0750), removes a stale socket left by a dead process (ALREADY_EXISTS if a live
+  // server still answers on it) and sets the socket to 0660. UNAVAILABLE when the address cannot
+  // be bound, or the metrics port (the message then starts "<service>.metrics_port: ").
   absl::Status Start(const std::vector<grpc::Service*>& services);
 
   // Blocks until SIGTERM or SIGINT arrives or Stop() is called. The signals must have been blocked

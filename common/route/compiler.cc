@@ -624,7 +624,7 @@ class Compiler {
       case AstOp::kCoalesce: {
         if (IsKnownPrimitive(l) && IsKnownPrimitive(r) && l != r) {
           return CompileError(node.position,
-                              absl::StrCat("'??' needs one type on both sides, not ",
+                              absl::StrCat("'?" "?' needs one type on both sides, not ",
                                            Describe(left_node, l), " and ",
                                            Describe(right_node, r)));
         }
@@ -757,7 +757,8 @@ absl::StatusOr<std::unique_ptr<Expr>> CompileAst(const AstNode& root,
                                                  const CompileOptions& options) {
   Compiler compiler(options);
   ASSIGN_OR_RETURN(Compiled compiled, compiler.Compile(root, false));
-  if (compiled.type == StaticType::kString || compiled.type == StaticType::kNumber) {
+  if (options.require_boolean &&
+      (compiled.type == StaticType::kString || compiled.type == StaticType::kNumber)) {
     return CompileError(root.position,
                         absl::StrCat("the condition is ", Describe(root, compiled.type),
                                      ", not a boolean"),

@@ -27,6 +27,9 @@ namespace edge::route {
 struct CompileOptions {
   // The route reads FROM /twinChangeNotifications: twin_change_includes() is allowed only then.
   bool twin_change_source = false;
+  // A route's condition must be a boolean (or null, undefined, a body value). Tools and tests that
+  // evaluate arbitrary expressions, such as abs(-3), turn this off.
+  bool require_boolean = true;
 };
 
 // kInvalidArgument with line:column and a human message for a type error, an unknown function, a

@@ -76,7 +76,7 @@ std::string DescribeToken(const Token& token) {
     case TokenKind::kConcat:
       return "'||'";
     case TokenKind::kCoalesce:
-      return "'??'";
+      return "'?" "?'";
     case TokenKind::kEq:
       return "'='";
     case TokenKind::kNe:
@@ -192,7 +192,7 @@ absl::StatusOr<Token> Lexer::Next() {
         break;
       case '?':
         if (Peek(1) != '?') {
-          return CompileError(position_, "'?' is not an operator", "use '??' for a fallback");
+          return CompileError(position_, "'?' is not an operator", "use '?" "?' for a fallback");
         }
         single(TokenKind::kCoalesce, 2);
         break;
@@ -231,6 +231,13 @@ absl::StatusOr<Token> Lexer::Next() {
 absl::string_view Lexer::ScanName() {
   const size_t start = offset_;
   while (IsNameChar(Peek())) Advance();
+  return text_.substr(start, offset_ - start);
+}
+
+absl::string_view Lexer::ScanSegment() {
+  const size_t start = offset_;
+  // JSON keys such as $metadata start with '$'; inside a path that cannot be misread.
+  while (IsNameChar(Peek()) || Peek() == '$') Advance();
   return text_.substr(start, offset_ - start);
 }
 
@@ -367,7 +374,7 @@ absl::Status Lexer::ScanSteps(std::vector<PathStep>* steps) {
     PathStep step;
     if (Peek() == '.') {
       Advance();
-      absl::string_view name = ScanName();
+      absl::string_view name = ScanSegment();
       if (name.empty()) return CompileError(at, "expected a name after '.' in a path");
       step.key = std::string(name);
     } else {
@@ -417,7 +424,7 @@ absl::StatusOr<Token> Lexer::ScanPathAt(const Token& start) {
   token.kind = TokenKind::kPath;
   token.position = position_;
   token.offset = offset_;
-  absl::string_view first = ScanName();
+  absl::string_view first = ScanSegment();
   if (first.empty()) return CompileError(token.position, "expected a path such as a.b[0]");
   token.path.push_back(PathStep{.key = std::string(first)});
   RETURN_IF_ERROR(ScanSteps(&token.path));

@@ -119,8 +119,10 @@ class Lexer {
   absl::Status LexNumber(Token* token);
   absl::Status LexString(Token* token);
   absl::Status LexDollarName(Token* token);
-  // Scans `name` characters; returns them (possibly empty).
+  // Scans name characters (letters, digits, `_`, bytes >= 0x80); returns them, possibly empty.
   absl::string_view ScanName();
+  // As ScanName, `$` allowed too: one key of a path.
+  absl::string_view ScanSegment();
   // Scans `.name`, `[digits]` and `['name']` steps while the next character starts one.
   absl::Status ScanSteps(std::vector<PathStep>* steps);
 

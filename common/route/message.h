@@ -48,15 +48,15 @@ enum class SourceKind {
 struct MessageView {
   SourceKind kind = SourceKind::kTelemetry;
   // The sending module; empty for a device (leaf telemetry).
-  absl::string_view module_id;
+  absl::string_view module_id = {};
   // The module output (`$.on`); empty when the module sent without one.
-  absl::string_view output_name;
+  absl::string_view output_name = {};
   // As the sender set them.
-  absl::Span<const Property> application_properties;
+  absl::Span<const Property> application_properties = {};
   // By the names the condition language uses without the `$`: messageId, correlationId, userId,
   // to, contentType, contentEncoding, connectionDeviceId, connectionModuleId, enqueuedTime, ...
-  absl::Span<const Property> system_properties;
-  absl::string_view body;
+  absl::Span<const Property> system_properties = {};
+  absl::string_view body = {};
 };
 
 // The message's source path with its trailing `/`: `/messages/` for leaf telemetry,

@@ -48,7 +48,7 @@ struct RouteSpec {
   std::string name;
   std::string route;
   // 0-9, 0 highest; absent is the lowest.
-  std::optional<uint32_t> priority;
+  std::optional<uint32_t> priority = std::nullopt;
   // 0: the global TTL.
   int64_t time_to_live_secs = 0;
 };
@@ -56,7 +56,7 @@ struct RouteSpec {
 struct RouteTarget {
   // Canonical, e.g. `$upstream`; valid while the table lives.
   absl::string_view endpoint;
-  std::optional<uint32_t> priority;
+  std::optional<uint32_t> priority = std::nullopt;
   // 0: never expires.
   int64_t ttl_seconds = 0;
 

@@ -1,6 +1,6 @@
-// How a ServiceRunner exports metrics: per-RPC metrics from its interceptor, edge.metrics.v1.Metrics,
-// the optional HTTP endpoint and the config keys that turn it on. An in-process server on
-// loopback TCP.
+// How a ServiceRunner exports metrics: per-RPC metrics from its interceptor,
+// edge.metrics.v1.Metrics, the optional HTTP endpoint and the config keys that turn it on. An
+// in-process server on loopback TCP.
 #include <future>
 #include <memory>
 #include <string>
@@ -72,8 +72,8 @@ TEST_F(MetricsServerTest, EveryCallIsCountedByMethodAndCode) {
   EXPECT_THAT(text, HasSubstr(absl::StrCat("edge_grpc_server_started_total", kLabels, "} 2\n")));
   EXPECT_THAT(text, HasSubstr(absl::StrCat("edge_grpc_server_handled_total", kLabels,
                                            ",grpc_code=\"OK\"} 1\n")));
-  EXPECT_THAT(text, HasSubstr(absl::StrCat("edge_grpc_server_handling_seconds_count", kLabels,
-                                           "} 1\n")));
+  EXPECT_THAT(text,
+              HasSubstr(absl::StrCat("edge_grpc_server_handling_seconds_count", kLabels, "} 1\n")));
   EXPECT_THAT(text, HasSubstr(absl::StrCat("edge_grpc_server_handling_seconds_bucket", kLabels,
                                            ",le=\"+Inf\"} 1\n")));
 }
@@ -94,9 +94,10 @@ TEST_F(MetricsServerTest, ErrorCodesAreCountedSeparately) {
   store::v1::ListQueuesResponse response;
   EXPECT_EQ(stub->ListQueues(&context, store::v1::ListQueuesRequest(), &response).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(GetMetrics().text(),
-              HasSubstr("edge_grpc_server_handled_total{grpc_service=\"edge.store.v1.MessageStore\","
-                        "grpc_method=\"ListQueues\",grpc_code=\"UNIMPLEMENTED\"} 1\n"));
+  EXPECT_THAT(
+      GetMetrics().text(),
+      HasSubstr("edge_grpc_server_handled_total{grpc_service=\"edge.store.v1.MessageStore\","
+                "grpc_method=\"ListQueues\",grpc_code=\"UNIMPLEMENTED\"} 1\n"));
 }
 
 TEST_F(MetricsServerTest, MethodsNotInTheBinaryShareOneUnknownSeries) {
@@ -104,7 +105,8 @@ TEST_F(MetricsServerTest, MethodsNotInTheBinaryShareOneUnknownSeries) {
   grpc::GenericStub stub(channel_);
   for (const char* method : {"/no.such.Service/A", "/no.such.Service/B", "garbage"}) {
     grpc::ClientContext context;
-    grpc::ByteBuffer request, response;
+    grpc::Slice empty("", 0);
+    grpc::ByteBuffer request(&empty, 1), response;
     std::promise<grpc::Status> done;
     stub.UnaryCall(&context, method, {}, &request, &response,
                    [&done](grpc::Status s) { done.set_value(std::move(s)); });

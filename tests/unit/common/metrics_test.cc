@@ -158,9 +158,8 @@ TEST(RenderTest, LatencyBucketsAreWrittenAsPrometheusClientsWriteThem) {
   MetricsRegistry registry;
   registry.AddHistogram("l_seconds", "L.");
   const std::string text = registry.RenderPrometheusText();
-  for (const char* le : {"5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005",
-                         "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
-                         "+Inf"}) {
+  for (const char* le : {"5e-05", "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+                         "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}) {
     EXPECT_THAT(text, HasSubstr(absl::StrCat("l_seconds_bucket{le=\"", le, "\"} 0\n")));
   }
 }
@@ -177,8 +176,7 @@ TEST(RenderTest, LabelValuesAreEscaped) {
 TEST(RenderTest, HelpEscapesBackslashAndNewlineButNotQuotes) {
   MetricsRegistry registry;
   registry.AddCounter("c_total", "a \"b\" c\\d\ne").Increment();
-  EXPECT_THAT(registry.RenderPrometheusText(),
-              HasSubstr("# HELP c_total a \"b\" c\\\\d\\ne\n"));
+  EXPECT_THAT(registry.RenderPrometheusText(), HasSubstr("# HELP c_total a \"b\" c\\\\d\\ne\n"));
 }
 
 TEST(RenderTest, FamiliesAreSortedByNameAndEmptyOnesOmitted) {

@@ -16,9 +16,7 @@ template <typename T>
 grpc::ServerUnaryReactor* Reply(grpc::CallbackServerContext* context, absl::StatusOr<T> result,
                                 T* response) {
   if (result.ok()) *response = *std::move(result);
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
+  return FinishUnary(context, result.status());
 }
 
 // The response built from a successful `result` by `convert`, or its error.
@@ -27,17 +25,6 @@ auto Map(absl::StatusOr<T> result, Convert convert)
     -> absl::StatusOr<decltype(convert(std::declval<T&>()))> {
   if (!result.ok()) return result.status();
   return convert(*result);
-}
-
-// A reactor that only reports `status` (a request rejected before streaming began).
-template <typename Response>
-grpc::ServerWriteReactor<Response>* FailedStream(const absl::Status& status) {
-  class Failed final : public grpc::ServerWriteReactor<Response> {
-   public:
-    explicit Failed(const absl::Status& s) { this->Finish(ToGrpcStatus(s)); }
-    void OnDone() override { delete this; }
-  };
-  return new Failed(status);
 }
 
 // A Watch: the snapshot (when needed) in pages of identities, then the change log from the cursor.

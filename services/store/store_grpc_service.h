@@ -1,10 +1,9 @@
 // StoreGrpcService: edge.store.v1.MessageStore over gRPC's callback API, a thin adapter onto
-// QueueStore. Unary calls run on gRPC's threads; a ReadQueue stream is a QueueReader reactor that
+// QueueStore. Unary calls run on gRPC's threads; a ReadQueue stream is a FollowingStream that
 // pages through the queue and, once caught up, waits for the store to say more was appended.
 //
-// Lifecycle: created by the store server before the gRPC server starts; EndStreams() before the
-// server shuts down (followers would otherwise hold shutdown for its whole grace period); destroyed
-// after the server.
+// Lifecycle: created by the store server before the gRPC server starts and destroyed after it; the
+// StreamWaker it is given ends open ReadQueue streams at shutdown.
 //
 // Metrics (services/store/README.md, "Metrics"): what it appends, streams and checkpoints is
 // counted as it happens; queue counts and expirations are read from the store at each scrape.
@@ -12,26 +11,21 @@
 #define EDGE_SERVICES_STORE_STORE_GRPC_SERVICE_H_
 
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
-#include <thread>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "common/metrics.h"
 #include "edge/store/v1/store.grpc.pb.h"
+#include "services/store/following_stream.h"
 #include "services/store/queue_store.h"
 
 namespace edge::store {
-
-class QueueReader;
 
 class StoreGrpcService final : public v1::MessageStore::CallbackService {
  public:
   // `metrics` (not owned) outlives the service; null keeps the counts private (tests that do not
   // look at them).
-  explicit StoreGrpcService(QueueStore* store, MetricsRegistry* metrics = nullptr);
+  // `waker` (not owned) resumes and ends the ReadQueue streams.
+  StoreGrpcService(QueueStore* store, StreamWaker* waker, MetricsRegistry* metrics = nullptr);
   ~StoreGrpcService() override;
 
   grpc::ServerUnaryReactor* AppendMessages(grpc::CallbackServerContext* context,
@@ -46,14 +40,10 @@ class StoreGrpcService final : public v1::MessageStore::CallbackService {
                                        const v1::ListQueuesRequest* request,
                                        v1::ListQueuesResponse* response) override;
 
-  // Ends every open ReadQueue stream with UNAVAILABLE; new ones are refused from now on.
-  void EndStreams();
-
  private:
-  friend class QueueReader;
-
-  // Called by the store on an append (any thread): wakes reader `id` on the wake thread.
-  void Wake(uint64_t id);
+  friend  // Called by the store on an append (any thread): wakes reader `id` on the wake thread.
+      void
+      Wake(uint64_t id);
   void RunWakeThread();
   void Unregister(uint64_t id);
   // The collect hook: queue counts and expirations, read from the store at each scrape.
@@ -75,16 +65,9 @@ class StoreGrpcService final : public v1::MessageStore::CallbackService {
   };
 
   QueueStore* const store_;
+  StreamWaker* const waker_;
   std::unique_ptr<MetricsRegistry> owned_metrics_;  // when none was given
   Metrics metrics_;
-
-  absl::Mutex mu_;
-  uint64_t next_reader_id_ ABSL_GUARDED_BY(mu_) = 1;
-  bool ending_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<uint64_t, QueueReader*> readers_ ABSL_GUARDED_BY(mu_);
-  std::deque<uint64_t> to_wake_ ABSL_GUARDED_BY(mu_);
-  bool stop_wake_thread_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread wake_thread_;
   CollectHook collect_hook_;  // last: removed before anything it reads goes away
 };
 

@@ -41,8 +41,8 @@ absl::Status RunStore(const ServiceContext& context) {
   RETURN_IF_ERROR(registry->EnsureEdgeDevice(options.device.id));
   spdlog::info("database {}, edge device {}", options.queues.database.string(), options.device.id);
   MetricsRegistry metrics;  // outlives the services and the runner that use it
-  StoreGrpcService service(queues.get(), &metrics);
-  StreamWaker waker;
+  StreamWaker waker;        // resumes and, at shutdown, ends ReadQueue and Watch streams
+  StoreGrpcService service(queues.get(), &waker, &metrics);
   TwinGrpcService twins(registry.get());
   IdentityGrpcService identities(registry.get());
   StateGrpcService state(registry.get());
@@ -51,7 +51,6 @@ absl::Status RunStore(const ServiceContext& context) {
   runner.SetMetrics(&metrics, options.metrics_http);
   RETURN_IF_ERROR(runner.Start({&service, &twins, &identities, &state, &changes}));
   runner.WaitForTermination();
-  service.EndStreams();
   waker.EndAll();
   runner.Shutdown();
   return absl::OkStatus();

@@ -3,7 +3,10 @@
 //
 //   edgectl [--edge-home DIR] up [--timeout SECONDS] [--log-level LEVEL]
 //   edgectl [--edge-home DIR] down [--timeout SECONDS]
-//   edgectl [--edge-home DIR] status [-o table|json]
+//   edgectl [--edge-home DIR] [-o table|json] status
+//   edgectl ... identity add|list|show|rm|sas ...      (cli/store_commands.h)
+//   edgectl ... twin get|patch|replace ...             (cli/store_commands.h)
+//   edgectl ... metrics [SERVICE]                      (cli/metrics_commands.h)
 //   edgectl [--edge-home DIR] supervise --bin-dir DIR   (internal: what `up` starts)
 //
 // Example:

@@ -172,6 +172,10 @@ listen = "unix"
 database = "data/store.db"
 # "normal" (WAL, durable across a service crash) or "full" (also across power loss).
 synchronous = "normal"
+# Changes the change log keeps; a watcher further behind gets a snapshot.
+change_retention = 10000
+# Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
+metrics_port = 0
 )";
 }
 

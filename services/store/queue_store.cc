@@ -72,6 +72,84 @@ absl::StatusOr<std::vector<std::vector<Target>>> ValidateAppend(
   return targets;
 }
 
+// What deleting entries gave back.
+struct Freed {
+  int64_t entries = 0;
+  int64_t bytes = 0;  // bodies deleted + kEntryOverheadBytes per entry
+};
+
+// Deletes the entries matching `where` (a condition on `entries`, its parameters bound by `bind`)
+// and every body no entry references any more. When `count_column` is given (a counter column of
+// `queues`), each queue's deleted entries are added to it. Runs inside the caller's transaction.
+Freed DeleteEntries(SQLite::Database& db, const std::string& where,
+                    const std::function<void(SQLite::Statement&)>& bind, const char* count_column) {
+  db.exec(
+      "CREATE TEMP TABLE IF NOT EXISTS doomed (queue_id INTEGER, offset INTEGER, body_id "
+      "INTEGER); DELETE FROM temp.doomed;");
+  SQLite::Statement select(
+      db, "INSERT INTO temp.doomed SELECT queue_id, offset, body_id FROM entries WHERE " + where);
+  bind(select);
+  Freed freed;
+  freed.entries = select.exec();
+  if (freed.entries == 0) return freed;
+  if (count_column != nullptr) {
+    db.exec(absl::StrCat("UPDATE queues SET ", count_column, " = ", count_column,
+                         " + (SELECT COUNT(*) FROM temp.doomed d WHERE d.queue_id = queues.id) "
+                         "WHERE id IN (SELECT queue_id FROM temp.doomed)"));
+  }
+  db.exec(
+      "UPDATE bodies SET refs = refs - (SELECT COUNT(*) FROM temp.doomed d WHERE d.body_id = "
+      "bodies.id) WHERE id IN (SELECT body_id FROM temp.doomed)");
+  freed.bytes = db.execAndGet(
+                      "SELECT COALESCE(SUM(length(data)), 0) FROM bodies WHERE refs <= 0 "
+                      "AND id IN (SELECT body_id FROM temp.doomed)")
+                    .getInt64() +
+                freed.entries * kEntryOverheadBytes;
+  db.exec(
+      "DELETE FROM bodies WHERE refs <= 0 AND id IN (SELECT body_id FROM temp.doomed);"
+      "DELETE FROM entries WHERE (queue_id, offset) IN (SELECT queue_id, offset FROM "
+      "temp.doomed);");
+  return freed;
+}
+
+// Drop-oldest: deletes the oldest entries of the lowest-priority queues until `needed` bytes are
+// free, counting drops per queue. Returns what it freed (less than `needed` when the store ran
+// out of entries to drop).
+int64_t DropOldest(SQLite::Database& db, int64_t needed) {
+  int64_t freed = 0;
+  while (freed < needed) {
+    // Entries per round: few enough not to drop much more than needed (assuming entries of at
+    // least 512 bytes), many enough not to take a round per entry when much is needed.
+    const int64_t chunk = std::clamp<int64_t>((needed - freed) / 512 + 1, 1, 64);
+    // The lowest priority first (the default is the highest number); among equals the queue whose
+    // head is oldest.
+    SQLite::Statement pick(db,
+                           "SELECT q.id, (SELECT e.appended_ms FROM entries e WHERE e.queue_id = "
+                           "q.id ORDER BY e.offset LIMIT 1) AS head FROM queues q WHERE head IS "
+                           "NOT NULL ORDER BY q.priority DESC, head ASC LIMIT 1");
+    if (!pick.executeStep()) break;
+    const int64_t queue_id = pick.getColumn(0).getInt64();
+    pick.reset();
+    SQLite::Statement last(db,
+                           "SELECT MAX(offset) FROM (SELECT offset FROM entries WHERE queue_id = "
+                           "? ORDER BY offset LIMIT ?)");
+    last.bind(1, queue_id);
+    last.bind(2, chunk);
+    last.executeStep();
+    const int64_t up_to = last.getColumn(0).getInt64();
+    last.reset();
+    freed += DeleteEntries(
+                 db, "queue_id = ?1 AND offset <= ?2",
+                 [&](SQLite::Statement& st) {
+                   st.bind(1, queue_id);
+                   st.bind(2, up_to);
+                 },
+                 "dropped_count")
+                 .bytes;
+  }
+  return freed;
+}
+
 std::unique_ptr<SQLite::Database> OpenConnection(const std::filesystem::path& path, int flags) {
   auto db = std::make_unique<SQLite::Database>(path.string(), flags, kBusyTimeoutMs);
   return db;
@@ -162,7 +240,14 @@ absl::Status QueueStore::Init() {
     if (mode != "wal") throw std::runtime_error("WAL journal mode is not available: " + mode);
     writer_->db().exec(options_.synchronous_full ? "PRAGMA synchronous = FULL"
                                                  : "PRAGMA synchronous = NORMAL");
+    writer_->db().exec("PRAGMA temp_store = MEMORY");
+    if (options_.max_page_count > 0) {
+      writer_->db().exec(absl::StrCat("PRAGMA max_page_count = ", options_.max_page_count));
+    }
     writer_->Prepare();
+    used_bytes_ =
+        writer_->db().execAndGet("SELECT COALESCE(SUM(length(data)), 0) FROM bodies").getInt64() +
+        writer_->db().execAndGet("SELECT COUNT(*) FROM entries").getInt64() * kEntryOverheadBytes;
   }));
   absl::MutexLock state_lock(&state_mu_);
   return RunSqlite("loading queues", [&] {
@@ -188,6 +273,9 @@ absl::StatusOr<v1::AppendMessagesResponse> QueueStore::Append(
   const int64_t now_ms = NowMs();
 
   v1::AppendMessagesResponse response;
+  int64_t added_bytes = 0;
+  int64_t freed_bytes = 0;
+  absl::Status cap_error;
   // What the transaction changed, applied to the in-memory state only once it committed.
   absl::flat_hash_map<QueueKey, QueueState> touched;
   std::vector<std::function<void()>> wakes;
@@ -216,6 +304,27 @@ absl::StatusOr<v1::AppendMessagesResponse> QueueStore::Append(
     uint64_t skip = 0;
     if (journaled && high_water >= request.first_sequence()) {
       skip = std::min(count, high_water - request.first_sequence() + 1);
+    }
+    for (uint64_t i = skip; i < count; ++i) {
+      added_bytes +=
+          static_cast<int64_t>(request.messages(static_cast<int>(i)).message().ByteSizeLong()) +
+          static_cast<int64_t>(targets[i].size()) * kEntryOverheadBytes;
+    }
+    if (options_.max_bytes > 0 && used_bytes_ + added_bytes > options_.max_bytes) {
+      const int64_t needed = used_bytes_ + added_bytes - options_.max_bytes;
+      if (options_.full_policy == FullPolicy::kDropOldest) {
+        freed_bytes = DropOldest(db, needed);
+      }
+      if (freed_bytes < needed) {
+        cap_error = absl::ResourceExhaustedError(absl::StrCat(
+            "the store is full: ", used_bytes_ - freed_bytes, " of ", options_.max_bytes,
+            " bytes used and this batch needs ", added_bytes,
+            options_.full_policy == FullPolicy::kReject
+                ? " (policy reject: deliver or expire messages, or raise store.max_bytes)"
+                : " (policy drop-oldest: the batch is larger than everything that can be "
+                  "dropped)"));
+        return;  // rolled back: nothing of the batch, and nothing dropped
+      }
     }
     std::string data;
     for (uint64_t i = skip; i < count; ++i) {
@@ -265,6 +374,8 @@ absl::StatusOr<v1::AppendMessagesResponse> QueueStore::Append(
     response.set_journal_high_water(journaled ? high_water : 0);
   });
   if (!status.ok()) return status;
+  if (!cap_error.ok()) return cap_error;
+  used_bytes_ += added_bytes - freed_bytes;
 
   {
     absl::MutexLock state_lock(&state_mu_);
@@ -401,6 +512,7 @@ absl::StatusOr<uint64_t> QueueStore::Checkpoint(const QueueHandle& queue, uint64
                                               state.last_offset, " of ", queue.endpoint));
   }
   if (offset <= state.checkpoint) return state.checkpoint;
+  Freed freed;
   RETURN_IF_ERROR(RunSqlite("checkpointing a queue", [&] {
     SQLite::Database& db = writer_->db();
     SQLite::Transaction txn(db);
@@ -415,19 +527,14 @@ absl::StatusOr<uint64_t> QueueStore::Checkpoint(const QueueHandle& queue, uint64
     expired.executeStep();
     const int64_t expired_count = expired.getColumn(0).getInt64();
     expired.reset();
-    for (const char* sql : {
-             "UPDATE bodies SET refs = refs - 1 WHERE id IN (SELECT body_id FROM entries "
-             "WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3)",
-             "DELETE FROM bodies WHERE refs <= 0 AND id IN (SELECT body_id FROM entries "
-             "WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3)",
-             "DELETE FROM entries WHERE queue_id = ?1 AND offset > ?2 AND offset <= ?3",
-         }) {
-      SQLite::Statement s(db, sql);
-      s.bind(1, state.id);
-      s.bind(2, static_cast<int64_t>(state.checkpoint));
-      s.bind(3, static_cast<int64_t>(offset));
-      s.exec();
-    }
+    freed = DeleteEntries(
+        db, "queue_id = ?1 AND offset > ?2 AND offset <= ?3",
+        [&](SQLite::Statement& st) {
+          st.bind(1, state.id);
+          st.bind(2, static_cast<int64_t>(state.checkpoint));
+          st.bind(3, static_cast<int64_t>(offset));
+        },
+        nullptr);
     SQLite::Statement update(
         db, "UPDATE queues SET checkpoint = ?, expired_count = expired_count + ? WHERE id = ?");
     update.bind(1, static_cast<int64_t>(offset));
@@ -436,6 +543,7 @@ absl::StatusOr<uint64_t> QueueStore::Checkpoint(const QueueHandle& queue, uint64
     update.exec();
     txn.commit();
   }));
+  used_bytes_ -= freed.bytes;
   absl::MutexLock state_lock(&state_mu_);
   queues_[key].checkpoint = offset;
   return offset;
@@ -449,7 +557,12 @@ absl::StatusOr<std::vector<v1::QueueInfo>> QueueStore::ListQueues() {
         reader->db(),
         "SELECT q.endpoint, q.priority, q.checkpoint, q.last_offset, q.expired_count + "
         "(SELECT COUNT(*) FROM entries e WHERE e.queue_id = q.id AND e.expires_ms != 0 AND "
-        "e.expires_ms <= ?1) FROM queues q ORDER BY q.endpoint, q.priority");
+        "e.expires_ms <= ?1), "
+        "(SELECT COUNT(*) FROM entries e WHERE e.queue_id = q.id), "
+        "(SELECT COALESCE(SUM(length(b.data)), 0) FROM entries e JOIN bodies b ON b.id = "
+        "e.body_id WHERE e.queue_id = q.id), "
+        "(SELECT e.appended_ms FROM entries e WHERE e.queue_id = q.id ORDER BY e.offset LIMIT 1), "
+        "q.dropped_count FROM queues q ORDER BY q.endpoint, q.priority");
     list.bind(1, NowMs());
     while (list.executeStep()) {
       v1::QueueInfo& info = queues.emplace_back();
@@ -458,12 +571,74 @@ absl::StatusOr<std::vector<v1::QueueInfo>> QueueStore::ListQueues() {
       if (priority != kDefaultPriority) info.mutable_queue()->set_priority(priority);
       info.set_checkpoint(static_cast<uint64_t>(list.getColumn(2).getInt64()));
       info.set_last_offset(static_cast<uint64_t>(list.getColumn(3).getInt64()));
-      info.set_depth(info.last_offset() - info.checkpoint());
       info.set_expired(static_cast<uint64_t>(list.getColumn(4).getInt64()));
+      info.set_depth(static_cast<uint64_t>(list.getColumn(5).getInt64()));
+      info.set_bytes(static_cast<uint64_t>(list.getColumn(6).getInt64()));
+      if (!list.getColumn(7).isNull())
+        info.set_oldest_appended_unix_ms(list.getColumn(7).getInt64());
+      info.set_dropped(static_cast<uint64_t>(list.getColumn(8).getInt64()));
     }
   }));
   ReleaseReader(std::move(reader));
   return queues;
+}
+
+absl::StatusOr<v1::StoreStats> QueueStore::GetStats() {
+  v1::StoreStats stats;
+  std::error_code ec;
+  const uintmax_t db_size = std::filesystem::file_size(options_.database, ec);
+  stats.set_database_file_bytes(ec ? 0 : db_size);
+  std::filesystem::path wal = options_.database;
+  wal += "-wal";
+  const uintmax_t wal_size = std::filesystem::file_size(wal, ec);
+  stats.set_wal_file_bytes(ec ? 0 : wal_size);
+  stats.set_used_bytes(static_cast<uint64_t>(used_bytes()));
+  stats.set_max_bytes(static_cast<uint64_t>(options_.max_bytes));
+  stats.set_full_policy(options_.full_policy == FullPolicy::kReject ? "reject" : "drop-oldest");
+  std::unique_ptr<ReadConnection> reader = AcquireReader();
+  RETURN_IF_ERROR(RunSqlite("reading store statistics", [&] {
+    stats.set_queues(
+        static_cast<uint64_t>(reader->db().execAndGet("SELECT COUNT(*) FROM queues").getInt64()));
+    stats.set_entries(
+        static_cast<uint64_t>(reader->db().execAndGet("SELECT COUNT(*) FROM entries").getInt64()));
+    stats.set_messages(
+        static_cast<uint64_t>(reader->db().execAndGet("SELECT COUNT(*) FROM bodies").getInt64()));
+  }));
+  ReleaseReader(std::move(reader));
+  return stats;
+}
+
+int64_t QueueStore::used_bytes() {
+  absl::MutexLock write_lock(&write_mu_);
+  return used_bytes_;
+}
+
+absl::StatusOr<ReclaimResult> QueueStore::Reclaim() {
+  ReclaimResult result;
+  const int64_t now_ms = NowMs();
+  absl::MutexLock write_lock(&write_mu_);
+  Freed freed;
+  RETURN_IF_ERROR(RunSqlite("deleting expired entries", [&] {
+    SQLite::Transaction txn(writer_->db());
+    freed = DeleteEntries(
+        writer_->db(), "expires_ms != 0 AND expires_ms <= ?1",
+        [&](SQLite::Statement& st) { st.bind(1, now_ms); }, "expired_count");
+    txn.commit();
+  }));
+  used_bytes_ -= freed.bytes;
+  result.expired_entries = freed.entries;
+  result.freed_bytes = freed.bytes;
+  if (clock_->Now() - last_compact_ >= options_.compact_interval) {
+    last_compact_ = clock_->Now();
+    // Both are best effort: a reader in the middle of a page makes the checkpoint stop short
+    // (SQLITE_BUSY is reported in its result row, not thrown), and the next pass catches up.
+    RETURN_IF_ERROR(RunSqlite("compacting the database", [&] {
+      writer_->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      writer_->db().exec("PRAGMA incremental_vacuum");
+    }));
+    result.compacted = true;
+  }
+  return result;
 }
 
 bool QueueStore::NotifyWhenAppended(const QueueHandle& queue, uint64_t after_offset,

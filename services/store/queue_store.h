@@ -29,6 +29,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/clock.h"
 #include "edge/store/v1/store.pb.h"
 
@@ -38,10 +39,33 @@ namespace edge::store {
 inline constexpr uint32_t kDefaultPriority = 2'000'000'000;
 inline constexpr uint32_t kMaxPriority = 9;
 
+// What an append does when the store is at its byte cap.
+enum class FullPolicy {
+  kReject,      // the append fails with RESOURCE_EXHAUSTED; nothing stored is lost
+  kDropOldest,  // the oldest entries of the lowest-priority queues make room, counted per queue
+};
+
 struct QueueStoreOptions {
   std::filesystem::path database;
   // SQLite `synchronous`: NORMAL survives a process crash; FULL also survives power loss.
   bool synchronous_full = false;
+  // The cap on used bytes (message bytes + kEntryOverheadBytes per entry); 0: none.
+  int64_t max_bytes = 0;
+  FullPolicy full_policy = FullPolicy::kReject;
+  // Reclaim() truncates the WAL and returns free pages to the OS at most this often.
+  absl::Duration compact_interval = absl::Seconds(10);
+  // SQLite's `max_page_count`: a hard limit on the file, as a full disk would be; 0: none.
+  int64_t max_page_count = 0;
+};
+
+// What the byte cap counts for each queue entry besides its message's bytes.
+inline constexpr int64_t kEntryOverheadBytes = 32;
+
+// What one Reclaim() pass did.
+struct ReclaimResult {
+  int64_t expired_entries = 0;
+  int64_t freed_bytes = 0;
+  bool compacted = false;
 };
 
 // A queue resolved by FindQueue; cheap to copy.
@@ -83,6 +107,15 @@ class QueueStore {
   absl::StatusOr<uint64_t> Checkpoint(const QueueHandle& queue, uint64_t offset);
 
   absl::StatusOr<std::vector<v1::QueueInfo>> ListQueues();
+  absl::StatusOr<v1::StoreStats> GetStats();
+
+  // Deletes expired entries (counted per queue) and the bodies nobody references any more; at most
+  // every `compact_interval` also truncates the WAL and runs an incremental vacuum. The store
+  // server calls it every second or so; tests call it with an injected clock.
+  absl::StatusOr<ReclaimResult> Reclaim();
+
+  // Used bytes as the cap counts them.
+  int64_t used_bytes();
 
   // Calls `wake` once, from the appending thread, after an append puts an entry beyond
   // `after_offset` into the queue — unless one is already there, in which case nothing is
@@ -122,6 +155,8 @@ class QueueStore {
   // Serialises writers; the write connection and its statements are used only under it.
   absl::Mutex write_mu_;
   std::unique_ptr<WriteConnection> writer_ ABSL_GUARDED_BY(write_mu_);
+  int64_t used_bytes_ ABSL_GUARDED_BY(write_mu_) = 0;
+  absl::Time last_compact_ ABSL_GUARDED_BY(write_mu_) = absl::InfinitePast();
 
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<ReadConnection>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);

@@ -87,9 +87,18 @@ void MigrateToV2(SQLite::Database& db) {
   )sql");
 }
 
+void MigrateToV3(SQLite::Database& db) {
+  db.exec(R"sql(
+    -- Entries removed by the drop-oldest policy when the store is full.
+    ALTER TABLE queues ADD COLUMN dropped_count INTEGER NOT NULL DEFAULT 0;
+    -- Reclamation finds expired entries without scanning every queue.
+    CREATE INDEX entries_by_expiry ON entries (expires_ms) WHERE expires_ms != 0;
+  )sql");
+}
+
 const std::vector<std::function<void(SQLite::Database&)>>& Migrations() {
-  static const auto* steps =
-      new std::vector<std::function<void(SQLite::Database&)>>{MigrateToV1, MigrateToV2};
+  static const auto* steps = new std::vector<std::function<void(SQLite::Database&)>>{
+      MigrateToV1, MigrateToV2, MigrateToV3};
   return *steps;
 }
 

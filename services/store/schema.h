@@ -4,7 +4,7 @@
 // start-up, one step at a time, each step in its own transaction; a database written by a newer
 // binary is refused. Version 1: the message queues, with `auto_vacuum=INCREMENTAL` (SQLite accepts
 // it only before the first table exists). Version 2: identities, twins, service state, the change
-// log.
+// log. Version 3: per-queue drop counts and the expiry index.
 //
 // Example:
 //   SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
@@ -17,7 +17,7 @@
 
 namespace edge::store {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // The version the database is at (0 for a new file).
 absl::StatusOr<int> SchemaVersion(SQLite::Database& db);

@@ -165,6 +165,15 @@ grpc::ServerUnaryReactor* StoreGrpcService::ListQueues(grpc::CallbackServerConte
   return FinishUnary(context, queues.status());
 }
 
+grpc::ServerUnaryReactor* StoreGrpcService::GetStoreStats(grpc::CallbackServerContext* context,
+                                                          const v1::GetStoreStatsRequest* request,
+                                                          v1::StoreStats* response) {
+  (void)request;
+  absl::StatusOr<v1::StoreStats> stats = store_->GetStats();
+  if (stats.ok()) *response = *std::move(stats);
+  return FinishUnary(context, stats.status());
+}
+
 void StoreGrpcService::CollectQueueStats() {
   absl::StatusOr<std::vector<v1::QueueInfo>> queues = store_->ListQueues();
   if (!queues.ok()) {

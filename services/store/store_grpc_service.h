@@ -39,6 +39,9 @@ class StoreGrpcService final : public v1::MessageStore::CallbackService {
   grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* context,
                                        const v1::ListQueuesRequest* request,
                                        v1::ListQueuesResponse* response) override;
+  grpc::ServerUnaryReactor* GetStoreStats(grpc::CallbackServerContext* context,
+                                          const v1::GetStoreStatsRequest* request,
+                                          v1::StoreStats* response) override;
 
  private:
   friend  // Called by the store on an append (any thread): wakes reader `id` on the wake thread.

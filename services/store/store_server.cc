@@ -1,5 +1,7 @@
 #include "services/store/store_server.h"
 
+#include <thread>
+
 #include "common/edge_home.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -20,6 +22,17 @@ absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(std::string synchronous,
                    section.GetEnum("synchronous", "normal", {"normal", "full"}));
   options.queues.synchronous_full = synchronous == "full";
+  ASSIGN_OR_RETURN(options.queues.max_bytes,
+                   section.GetInt("max_bytes", int64_t{1} << 30, 0, int64_t{1} << 50));
+  ASSIGN_OR_RETURN(std::string policy,
+                   section.GetEnum("full_policy", "reject", {"reject", "drop-oldest"}));
+  options.queues.full_policy = policy == "reject" ? FullPolicy::kReject : FullPolicy::kDropOldest;
+  ASSIGN_OR_RETURN(
+      options.reclaim_interval,
+      section.GetSeconds("reclaim_interval_seconds", absl::Seconds(1), absl::Milliseconds(10)));
+  ASSIGN_OR_RETURN(
+      options.queues.compact_interval,
+      section.GetSeconds("compact_interval_seconds", absl::Seconds(10), absl::Milliseconds(10)));
   options.registry.database = options.queues.database;
   ASSIGN_OR_RETURN(options.registry.change_retention,
                    section.GetInt("change_retention", 10000, 100, 10'000'000));
@@ -29,6 +42,46 @@ absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
   return options;
 }
+
+namespace {
+
+// Runs QueueStore::Reclaim every `interval` on its own thread until destroyed.
+class Reclaimer {
+ public:
+  Reclaimer(QueueStore* store, absl::Duration interval)
+      : store_(store), interval_(interval), thread_([this] { Run(); }) {}
+  ~Reclaimer() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_)) {
+      mu_.Unlock();
+      absl::StatusOr<ReclaimResult> result = store_->Reclaim();
+      if (!result.ok()) {
+        spdlog::warn("reclamation failed: {}", result.status().ToString());
+      } else if (result->expired_entries > 0) {
+        spdlog::info("reclaimed {} expired entries ({} bytes)", result->expired_entries,
+                     result->freed_bytes);
+      }
+      mu_.Lock();
+    }
+  }
+
+  QueueStore* const store_;
+  const absl::Duration interval_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace
 
 absl::Status RunStore(const ServiceContext& context) {
   ASSIGN_OR_RETURN(StoreOptions options,
@@ -40,6 +93,7 @@ absl::Status RunStore(const ServiceContext& context) {
                    Registry::Open(options.registry, SystemClock::Get()));
   RETURN_IF_ERROR(registry->EnsureEdgeDevice(options.device.id));
   spdlog::info("database {}, edge device {}", options.queues.database.string(), options.device.id);
+  Reclaimer reclaimer(queues.get(), options.reclaim_interval);
   MetricsRegistry metrics;  // outlives the services and the runner that use it
   StreamWaker waker;        // resumes and, at shutdown, ends ReadQueue and Watch streams
   StoreGrpcService service(queues.get(), &waker, &metrics);

@@ -17,6 +17,9 @@ struct StoreOptions {
   ListenAddress listen;
   QueueStoreOptions queues;
   RegistryOptions registry;
+  // How often expired entries are deleted (and, every `queues.compact_interval`, the files
+  // compacted).
+  absl::Duration reclaim_interval = absl::Seconds(1);
   absl::Duration shutdown_grace = absl::Seconds(5);
   MetricsHttpOptions metrics_http;  // metrics_port, metrics_address (see service_runner.h)
 

@@ -338,3 +338,176 @@ TEST(SchemaTest, RefusesAFileThatIsNotADatabase) {
 
 }  // namespace
 }  // namespace edge::store
+
+namespace edge::store {
+namespace {
+
+using ::edge::store::testing::AppendBuilder;
+using ::edge::store::testing::Queue;
+
+// A store with a small byte cap; each test message is ~200 bytes with its entry overhead.
+class QueueStoreCapTest : public ::testing::Test {
+ protected:
+  void Open(FullPolicy policy, int64_t max_bytes) {
+    store_.reset();
+    auto store = QueueStore::Open(
+        {.database = dir_.path() / "store.db", .max_bytes = max_bytes, .full_policy = policy},
+        &clock_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  absl::Status Append(const std::string& body, const v1::QueueId& queue) {
+    return store_->Append(AppendBuilder().Message(body, {queue})).status();
+  }
+
+  std::vector<std::string> Bodies(const v1::QueueId& id) {
+    auto queue = store_->FindQueue(id, false);
+    if (!queue.ok()) return {};
+    auto page = store_->ReadPage(*queue, 1, 1000);
+    std::vector<std::string> bodies;
+    for (const auto& e : page->entries) bodies.push_back(e.message().body());
+    return bodies;
+  }
+
+  v1::QueueInfo Info(const v1::QueueId& id) {
+    absl::StatusOr<std::vector<v1::QueueInfo>> queues = store_->ListQueues();
+    EXPECT_TRUE(queues.ok());
+    for (const auto& q : queues.value_or(std::vector<v1::QueueInfo>())) {
+      if (q.queue().endpoint() == id.endpoint() && q.queue().priority() == id.priority() &&
+          q.queue().has_priority() == id.has_priority()) {
+        return q;
+      }
+    }
+    return {};
+  }
+
+  edge::testing::TempDir dir_;
+  FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
+  std::unique_ptr<QueueStore> store_;
+  const std::string body_ = std::string(64, 'b');
+};
+
+TEST_F(QueueStoreCapTest, RejectPolicyRefusesAppendsWhenFullAndKeepsEverything) {
+  Open(FullPolicy::kReject, 1000);
+  int stored = 0;
+  absl::Status status;
+  while ((status = Append(body_ + std::to_string(stored), Queue("e"))).ok()) ++stored;
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("the store is full"));
+  EXPECT_GE(stored, 3);
+  EXPECT_LE(store_->used_bytes(), 1000);
+  EXPECT_EQ(Bodies(Queue("e")).size(), static_cast<size_t>(stored));
+  // Delivering makes room again.
+  ASSERT_TRUE(store_->Checkpoint(*store_->FindQueue(Queue("e"), false), 3).ok());
+  EXPECT_TRUE(Append(body_, Queue("e")).ok());
+}
+
+TEST_F(QueueStoreCapTest, DropOldestDropsTheLowestPriorityOldestEntriesFirst) {
+  Open(FullPolicy::kDropOldest, 2500);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(Append("high" + std::to_string(i) + body_, Queue("e", 0)).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(Append("low" + std::to_string(i) + body_, Queue("e")).ok());
+  // Full now: more appends push out the default-priority queue's oldest entries, never priority 0.
+  for (int i = 5; i < 9; ++i)
+    ASSERT_TRUE(Append("high" + std::to_string(i) + body_, Queue("e", 0)).ok());
+  EXPECT_LE(store_->used_bytes(), 2500);
+  std::vector<std::string> high = Bodies(Queue("e", 0));
+  ASSERT_EQ(high.size(), 9u);
+  std::vector<std::string> low = Bodies(Queue("e"));
+  ASSERT_FALSE(low.empty());
+  ASSERT_LT(low.size(), 5u);
+  // What a consumer sees: the newest low-priority entries, still in order, oldest gone.
+  const size_t dropped = 5 - low.size();
+  for (size_t i = 0; i < low.size(); ++i) {
+    EXPECT_EQ(low[i], "low" + std::to_string(dropped + i) + body_);
+  }
+  EXPECT_EQ(Info(Queue("e")).dropped(), dropped);
+  EXPECT_EQ(Info(Queue("e", 0)).dropped(), 0u);
+}
+
+TEST_F(QueueStoreCapTest, DropOldestStillRejectsABatchLargerThanTheCap) {
+  Open(FullPolicy::kDropOldest, 300);
+  ASSERT_TRUE(Append(body_, Queue("e")).ok());
+  absl::Status status = Append(std::string(400, 'x'), Queue("e"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  // The failed append dropped nothing.
+  EXPECT_EQ(Bodies(Queue("e")).size(), 1u);
+  EXPECT_EQ(Info(Queue("e")).dropped(), 0u);
+}
+
+TEST_F(QueueStoreCapTest, UsedBytesSurviveReopen) {
+  Open(FullPolicy::kReject, 0);
+  ASSERT_TRUE(Append(body_, Queue("a")).ok());
+  ASSERT_TRUE(Append(body_, Queue("b")).ok());
+  const int64_t used = store_->used_bytes();
+  EXPECT_GT(used, 128);
+  Open(FullPolicy::kReject, 0);
+  EXPECT_EQ(store_->used_bytes(), used);
+}
+
+TEST_F(QueueStoreCapTest, AFullDiskIsResourceExhaustedAndLosesNothing) {
+  store_.reset();
+  // max_page_count stands in for the disk: SQLite answers SQLITE_FULL exactly as for ENOSPC.
+  auto store =
+      QueueStore::Open({.database = dir_.path() / "store.db", .max_page_count = 40}, &clock_);
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = *std::move(store);
+  const std::string big(2000, 'x');
+  int stored = 0;
+  absl::Status status;
+  while ((status = Append(big + std::to_string(stored), Queue("e"))).ok() && stored < 1000)
+    ++stored;
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("disk is full"));
+  std::vector<std::string> bodies = Bodies(Queue("e"));
+  ASSERT_EQ(bodies.size(), static_cast<size_t>(stored));
+  EXPECT_EQ(bodies.back(), big + std::to_string(stored - 1));
+}
+
+TEST_F(QueueStoreCapTest, ReclaimDeletesExpiredEntriesAndTheirBodiesAndCountsThem) {
+  Open(FullPolicy::kReject, 0);
+  ASSERT_TRUE(store_->Append(AppendBuilder().Message("short", {Queue("e"), Queue("f")}, 10)).ok());
+  ASSERT_TRUE(store_->Append(AppendBuilder().Message("long", {Queue("e")}, 1000)).ok());
+  const int64_t before = store_->used_bytes();
+  auto nothing = store_->Reclaim();
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_EQ(nothing->expired_entries, 0);
+  clock_.Advance(absl::Seconds(11));
+  auto reclaimed = store_->Reclaim();
+  ASSERT_TRUE(reclaimed.ok()) << reclaimed.status();
+  EXPECT_EQ(reclaimed->expired_entries, 2);
+  EXPECT_LT(store_->used_bytes(), before);
+  EXPECT_EQ(store_->used_bytes(), before - reclaimed->freed_bytes);
+  auto stats = store_->GetStats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->entries(), 1u);
+  EXPECT_EQ(stats->messages(), 1u);
+  EXPECT_EQ(Info(Queue("e")).expired(), 1u);
+  EXPECT_EQ(Info(Queue("f")).expired(), 1u);
+  EXPECT_EQ(Info(Queue("e")).depth(), 1u);
+}
+
+TEST_F(QueueStoreCapTest, CompactsAtMostOncePerInterval) {
+  Open(FullPolicy::kReject, 0);
+  EXPECT_TRUE(store_->Reclaim()->compacted);
+  EXPECT_FALSE(store_->Reclaim()->compacted);
+  clock_.Advance(absl::Seconds(11));
+  EXPECT_TRUE(store_->Reclaim()->compacted);
+}
+
+TEST_F(QueueStoreCapTest, ListQueuesReportsBytesAndTheOldestEntry) {
+  Open(FullPolicy::kReject, 0);
+  const int64_t first = absl::ToUnixMillis(clock_.Now());
+  ASSERT_TRUE(Append(body_, Queue("e")).ok());
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_TRUE(Append(body_, Queue("e")).ok());
+  v1::QueueInfo info = Info(Queue("e"));
+  EXPECT_EQ(info.depth(), 2u);
+  EXPECT_EQ(info.oldest_appended_unix_ms(), first);
+  EXPECT_GT(info.bytes(), 2u * 64u);
+}
+
+}  // namespace
+}  // namespace edge::store

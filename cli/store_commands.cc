@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "cli/table.h"
 #include "common/grpc_status.h"
@@ -12,6 +13,7 @@
 #include "common/sas.h"
 #include "common/status_macros.h"
 #include "edge/store/v1/identities.grpc.pb.h"
+#include "edge/store/v1/store.grpc.pb.h"
 #include "edge/store/v1/twins.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/client_context.h"
@@ -53,14 +55,17 @@ class StoreClient {
 
   v1::IdentityRegistry::Stub& identities() { return *identities_; }
   v1::TwinStore::Stub& twins() { return *twins_; }
+  v1::MessageStore::Stub& queues() { return *queues_; }
 
  private:
   explicit StoreClient(const std::shared_ptr<grpc::Channel>& channel)
       : identities_(v1::IdentityRegistry::NewStub(channel)),
-        twins_(v1::TwinStore::NewStub(channel)) {}
+        twins_(v1::TwinStore::NewStub(channel)),
+        queues_(v1::MessageStore::NewStub(channel)) {}
 
   std::unique_ptr<v1::IdentityRegistry::Stub> identities_;
   std::unique_ptr<v1::TwinStore::Stub> twins_;
+  std::unique_ptr<v1::MessageStore::Stub> queues_;
 };
 
 std::string ProtoJson(const google::protobuf::Message& message) {
@@ -282,9 +287,82 @@ int TwinReplace(const CommandContext& context, const std::string& id, const std:
   });
 }
 
+std::string Bytes(uint64_t bytes) {
+  if (bytes < 1024) return absl::StrCat(bytes, " B");
+  if (bytes < 1024 * 1024) return absl::StrFormat("%.1f KiB", bytes / 1024.0);
+  if (bytes < 1024ull * 1024 * 1024) return absl::StrFormat("%.1f MiB", bytes / 1048576.0);
+  return absl::StrFormat("%.2f GiB", bytes / 1073741824.0);
+}
+
+int QueueList(const CommandContext& context) {
+  return WithClient(context, [&](StoreClient& client) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::ListQueuesResponse response,
+                     StoreClient::Call(client.queues(), &v1::MessageStore::Stub::ListQueues,
+                                       v1::ListQueuesRequest()));
+    if (context.format == OutputFormat::kJson) {
+      *context.out << nlohmann::json::parse(ProtoJson(response)).dump(2) << "\n";
+      return absl::OkStatus();
+    }
+    const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+    TextTable table(
+        {"ENDPOINT", "PRIORITY", "DEPTH", "BYTES", "OLDEST", "CHECKPOINT", "EXPIRED", "DROPPED"});
+    for (const v1::QueueInfo& q : response.queues()) {
+      table.AddRow(
+          {q.queue().endpoint(),
+           q.queue().has_priority() ? absl::StrCat(q.queue().priority()) : "default",
+           absl::StrCat(q.depth()), Bytes(q.bytes()),
+           q.oldest_appended_unix_ms() == 0
+               ? "-"
+               : absl::StrCat(absl::FormatDuration(
+                                  absl::Seconds((now_ms - q.oldest_appended_unix_ms()) / 1000)),
+                              " ago"),
+           absl::StrCat(q.checkpoint()), absl::StrCat(q.expired()), absl::StrCat(q.dropped())});
+    }
+    *context.out << table.Render();
+    return absl::OkStatus();
+  });
+}
+
+int StoreStats(const CommandContext& context) {
+  return WithClient(context, [&](StoreClient& client) -> absl::Status {
+    ASSIGN_OR_RETURN(v1::StoreStats stats,
+                     StoreClient::Call(client.queues(), &v1::MessageStore::Stub::GetStoreStats,
+                                       v1::GetStoreStatsRequest()));
+    if (context.format == OutputFormat::kJson) {
+      *context.out << nlohmann::json::parse(ProtoJson(stats)).dump(2) << "\n";
+      return absl::OkStatus();
+    }
+    TextTable table({"FIELD", "VALUE"});
+    table.AddRow({"used", stats.max_bytes() == 0
+                              ? Bytes(stats.used_bytes()) + " (no cap)"
+                              : absl::StrFormat("%s of %s (%.1f%%)", Bytes(stats.used_bytes()),
+                                                Bytes(stats.max_bytes()),
+                                                100.0 * stats.used_bytes() / stats.max_bytes())});
+    table.AddRow({"when full", stats.full_policy()});
+    table.AddRow({"database file", Bytes(stats.database_file_bytes())});
+    table.AddRow({"write-ahead log", Bytes(stats.wal_file_bytes())});
+    table.AddRow({"queues", absl::StrCat(stats.queues())});
+    table.AddRow({"queued entries", absl::StrCat(stats.entries())});
+    table.AddRow({"stored messages", absl::StrCat(stats.messages())});
+    *context.out << table.Render();
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
 
 void AddStoreCommands(CLI::App& app, Action* action) {
+  CLI::App* store = app.add_subcommand("store", "edge-store's storage");
+  store->require_subcommand(1);
+  store->add_subcommand("stats", "bytes used against the cap, file sizes, counts")->callback([=] {
+    *action = [](const CommandContext& c) { return StoreStats(c); };
+  });
+  CLI::App* queue = app.add_subcommand("queue", "the store's message queues");
+  queue->require_subcommand(1);
+  queue->add_subcommand("list", "every queue: depth, bytes, oldest entry, drops")->callback([=] {
+    *action = [](const CommandContext& c) { return QueueList(c); };
+  });
+
   CLI::App* identity = app.add_subcommand("identity", "device and module identities");
   identity->require_subcommand(1);
 

@@ -1,4 +1,4 @@
-// edgectl's commands over edge-store: identities and twins.
+// edgectl's commands over edge-store: identities, twins, queues and storage.
 //
 //   edgectl identity add ID [--parent DEVICE] [--auth sas|x509] [--primary-key K]
 //                           [--secondary-key K] [--disabled] [--managed-by WHO]
@@ -9,6 +9,8 @@
 //   edgectl twin get ID
 //   edgectl twin patch ID --desired JSON | --reported JSON
 //   edgectl twin replace ID --desired FILE [--version N]
+//   edgectl store stats
+//   edgectl queue list
 //
 // IDs are `device` or `device/module`. Tables by default, `-o json` for JSON; a twin always prints
 // as IoT Hub's twin JSON. Errors print the store's message and exit 1 (2 for bad input).

@@ -19,7 +19,11 @@
 #include "absl/time/time.h"
 #include "common/sas.h"
 #include "common/subprocess.h"
+#include "edge/store/v1/store.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
@@ -391,8 +395,9 @@ TEST_F(EdgectlTest, AddsADeviceAndPrintsItsConnectionStringAndSasToken) {
 
   CommandResult connection = Run({"identity", "show", "thermostat-1", "--connection-string"});
   ASSERT_EQ(connection.exit_code, 0) << connection.output;
-  EXPECT_EQ(connection.out, absl::StrCat("HostName=localhost;DeviceId=thermostat-1;SharedAccessKey=",
-                                         key, ";GatewayHostName=localhost\n"));
+  EXPECT_EQ(connection.out,
+            absl::StrCat("HostName=localhost;DeviceId=thermostat-1;SharedAccessKey=", key,
+                         ";GatewayHostName=localhost\n"));
 
   CommandResult sas = Run({"identity", "sas", "thermostat-1", "--ttl", "600"});
   ASSERT_EQ(sas.exit_code, 0) << sas.output;
@@ -458,6 +463,36 @@ TEST_F(EdgectlTest, StoreCommandsSayWhenTheRuntimeIsNotUp) {
   CommandResult list = Run({"identity", "list"});
   EXPECT_EQ(list.exit_code, 1);
   EXPECT_THAT(list.err, HasSubstr("edgectl up"));
+}
+
+TEST_F(EdgectlTest, QueueListAndStoreStatsShowWhatIsStored) {
+  Up();
+  auto stub = store::v1::MessageStore::NewStub(
+      grpc::CreateChannel(absl::StrCat("unix:", (home_ / "run/store.sock").string()),
+                          grpc::InsecureChannelCredentials()));
+  store::v1::AppendMessagesRequest append;
+  for (int i = 0; i < 3; ++i) {
+    auto* m = append.add_messages();
+    m->mutable_message()->set_body(std::string(100, 'x'));
+    m->add_queues()->mutable_queue()->set_endpoint("$upstream");
+  }
+  grpc::ClientContext rpc;
+  store::v1::AppendMessagesResponse appended;
+  ASSERT_TRUE(stub->AppendMessages(&rpc, append, &appended).ok());
+
+  CommandResult list = Run({"queue", "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_THAT(list.out, HasSubstr("ENDPOINT"));
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("\\$upstream +default +3 "));
+
+  CommandResult stats = Run({"-o", "json", "store", "stats"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.output;
+  nlohmann::json doc = nlohmann::json::parse(stats.out);
+  EXPECT_EQ(doc["entries"], "3");
+  EXPECT_EQ(doc["full_policy"], "reject");
+  EXPECT_EQ(doc["max_bytes"], std::to_string(int64_t{1} << 30));
+  CommandResult table = Run({"store", "stats"});
+  EXPECT_THAT(table.out, HasSubstr("of 1.00 GiB"));
 }
 
 }  // namespace

@@ -298,6 +298,29 @@ TEST_F(StoreServiceTest, CheckpointRejectsUnknownQueuesAndOffsetsBeyondTheEnd) {
   EXPECT_EQ(checkpoint, 2u);
 }
 
+TEST(StoreCapTest, AFullStoreRejectsAppendsOverGrpcAndKeepsWhatItHas) {
+  TempDir home;
+  std::ofstream(home.path() / "config.toml") << "[store]\nmax_bytes = 4096\n";
+  ServiceProcess store("store", home.path());
+  ASSERT_TRUE(store.Start().ok()) << store.Log();
+  auto stub = v1::MessageStore::NewStub(store.Channel());
+  int stored = 0;
+  grpc::Status status;
+  while (stored < 1000) {
+    grpc::ClientContext context;
+    v1::AppendMessagesResponse response;
+    status = stub->AppendMessages(
+        &context,
+        AppendBuilder().Message(std::to_string(stored) + std::string(200, 'x'), {Queue("e")}),
+        &response);
+    if (!status.ok()) break;
+    ++stored;
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("the store is full"));
+  EXPECT_EQ(BodiesOf(ReadToEnd(*stub, Queue("e"))).size(), static_cast<size_t>(stored));
+}
+
 // Start-up errors: the process exits with a message that says what to fix.
 class StoreStartupTest : public ::testing::Test {
  protected:

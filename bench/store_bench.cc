@@ -4,13 +4,16 @@
 //   EDGE_BIN_DIR=build/bin store_bench [--messages N] [--batches 1 10 100 1000]
 //
 // Work: 256-byte bodies, each message to one queue, batches of 1, 10, 100 and 1000 messages, one
-// transaction per batch. The anchor writes the same rows (a body and an entry per message) with
-// the same pragmas (WAL, synchronous=NORMAL) and prepared statements, without gRPC and without the
-// queue bookkeeping.
+// transaction per batch; then each queue read back in pages of 256 with a checkpoint after each
+// page (which deletes what it covers). The anchor writes the same rows (a body and an entry per
+// message) with the same pragmas (WAL, synchronous=NORMAL) and prepared statements, without gRPC
+// and without the queue bookkeeping.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "SQLiteCpp/Database.h"
@@ -86,6 +89,79 @@ double DirectAppend(const std::filesystem::path& path, int batch, int total) {
   return total / Seconds(Clock::now() - start);
 }
 
+// Messages per second reading `total` messages back through ReadQueue (pages of 256) and
+// checkpointing after each page, from a queue GrpcAppend filled.
+double GrpcReadAndCheckpoint(store::v1::MessageStore::Stub& stub, const std::string& endpoint,
+                             int total) {
+  store::v1::QueueId queue;
+  queue.set_endpoint(endpoint);
+  const auto start = Clock::now();
+  int read = 0;
+  while (read < total) {
+    grpc::ClientContext context;
+    store::v1::ReadQueueRequest request;
+    *request.mutable_queue() = queue;
+    request.set_stop_at_end(true);
+    auto reader = stub.ReadQueue(&context, request);
+    store::v1::ReadQueueResponse page;
+    while (reader->Read(&page)) {
+      if (page.entries().empty()) continue;
+      read += page.entries_size();
+      grpc::ClientContext checkpoint_context;
+      store::v1::CheckpointRequest checkpoint;
+      *checkpoint.mutable_queue() = queue;
+      checkpoint.set_offset(page.entries(page.entries_size() - 1).offset());
+      store::v1::CheckpointResponse done;
+      if (!stub.Checkpoint(&checkpoint_context, checkpoint, &done).ok()) return 0;
+    }
+    if (!reader->Finish().ok()) return 0;
+  }
+  return read / Seconds(Clock::now() - start);
+}
+
+// The anchor: the same pages selected straight from SQLite (entry joined with its body), each
+// followed by deleting the page's entries and bodies in a transaction.
+double DirectReadAndCheckpoint(const std::filesystem::path& path, int batch, int total) {
+  SQLite::Database db(path.string(), SQLite::OPEN_READWRITE);
+  db.exec("PRAGMA synchronous = NORMAL;");
+  SQLite::Statement page(db,
+                         "SELECT e.offset, e.body_id, b.data FROM entries e JOIN bodies b ON "
+                         "b.id = e.body_id WHERE e.queue_id = ? AND e.offset > ? ORDER BY "
+                         "e.offset LIMIT 256");
+  SQLite::Statement delete_bodies(
+      db,
+      "DELETE FROM bodies WHERE id IN (SELECT body_id FROM entries WHERE queue_id = ?1 AND "
+      "offset <= ?2)");
+  SQLite::Statement delete_entries(db, "DELETE FROM entries WHERE queue_id = ?1 AND offset <= ?2");
+  int64_t after = 0;
+  int read = 0;
+  size_t bytes = 0;
+  const auto start = Clock::now();
+  while (read < total) {
+    page.bind(1, static_cast<int64_t>(batch));
+    page.bind(2, after);
+    int in_page = 0;
+    while (page.executeStep()) {
+      after = page.getColumn(0).getInt64();
+      bytes += static_cast<size_t>(page.getColumn(2).getBytes());
+      ++in_page;
+    }
+    page.reset();
+    if (in_page == 0) break;
+    read += in_page;
+    SQLite::Transaction txn(db);
+    for (SQLite::Statement* s : {&delete_bodies, &delete_entries}) {
+      s->bind(1, static_cast<int64_t>(batch));
+      s->bind(2, after);
+      s->exec();
+      s->reset();
+    }
+    txn.commit();
+  }
+  (void)bytes;
+  return read / Seconds(Clock::now() - start);
+}
+
 // Calls per second of the gRPC health check on the same channel: the floor any unary RPC pays.
 double HealthChecks(const std::shared_ptr<grpc::Channel>& channel, int total) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
@@ -119,12 +195,24 @@ int Main(int argc, char** argv) {
   std::printf("append, 256 B bodies, %d messages per row\n", total);
   std::printf("%8s %16s %16s %8s\n", "batch", "edge-store msg/s", "sqlite msg/s", "ratio");
   int run = 0;
+  std::vector<std::pair<std::filesystem::path, int>> anchors;  // filled databases, for reading
   for (int batch : batches) {
     int n = batch == 1 ? std::min(total, 5000) : total;
     double via_store = GrpcAppend(*stub, batch, n);
-    double direct =
-        DirectAppend(home.path() / ("anchor-" + std::to_string(run++) + ".db"), batch, n);
+    std::filesystem::path anchor = home.path() / ("anchor-" + std::to_string(run++) + ".db");
+    double direct = DirectAppend(anchor, batch, n);
+    anchors.emplace_back(anchor, batch);
     std::printf("%8d %16.0f %16.0f %7.2f\n", batch, via_store, direct, via_store / direct);
+  }
+  std::printf("\nread then checkpoint, pages of 256, the queues appended above\n");
+  std::printf("%8s %16s %16s %8s\n", "queue", "edge-store msg/s", "sqlite msg/s", "ratio");
+  for (size_t i = 0; i < batches.size(); ++i) {
+    const int batch = batches[i];
+    const int n = batch == 1 ? std::min(total, 5000) : total;
+    double via_store = GrpcReadAndCheckpoint(*stub, "bench-" + std::to_string(batch), n);
+    double direct = DirectReadAndCheckpoint(anchors[i].first, batch, n);
+    std::printf("%8s %16.0f %16.0f %7.2f\n", ("bench-" + std::to_string(batch)).c_str(), via_store,
+                direct, via_store / direct);
   }
   return 0;
 }

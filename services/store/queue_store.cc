@@ -83,9 +83,11 @@ struct Freed {
 // `queues`), each queue's deleted entries are added to it. Runs inside the caller's transaction.
 Freed DeleteEntries(SQLite::Database& db, const std::string& where,
                     const std::function<void(SQLite::Statement&)>& bind, const char* count_column) {
+  // Indexed by body, since each body's reference count is looked up in it.
   db.exec(
       "CREATE TEMP TABLE IF NOT EXISTS doomed (queue_id INTEGER, offset INTEGER, body_id "
-      "INTEGER); DELETE FROM temp.doomed;");
+      "INTEGER); CREATE INDEX IF NOT EXISTS temp.doomed_by_body ON doomed (body_id); "
+      "DELETE FROM temp.doomed;");
   SQLite::Statement select(
       db, "INSERT INTO temp.doomed SELECT queue_id, offset, body_id FROM entries WHERE " + where);
   bind(select);

@@ -172,6 +172,10 @@ listen = "unix"
 database = "data/store.db"
 # "normal" (WAL, durable across a service crash) or "full" (also across power loss).
 synchronous = "normal"
+# The byte cap on stored messages (0: none) and what an append does when it is reached:
+# "reject" (nothing stored is ever dropped) or "drop-oldest" (lowest priority, oldest first).
+max_bytes = 1073741824
+full_policy = "reject"
 # Changes the change log keeps; a watcher further behind gets a snapshot.
 change_retention = 10000
 # Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).

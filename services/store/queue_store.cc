@@ -152,9 +152,11 @@ int64_t DropOldest(SQLite::Database& db, int64_t needed) {
   return freed;
 }
 
+// Every connection is used by one thread at a time (the writer under write_mu_, a reader while it
+// is out of the pool), so SQLite's own per-call mutex is switched off.
 std::unique_ptr<SQLite::Database> OpenConnection(const std::filesystem::path& path, int flags) {
-  auto db = std::make_unique<SQLite::Database>(path.string(), flags, kBusyTimeoutMs);
-  return db;
+  return std::make_unique<SQLite::Database>(path.string(), flags | SQLite::OPEN_NOMUTEX,
+                                            kBusyTimeoutMs);
 }
 
 }  // namespace

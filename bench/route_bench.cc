@@ -59,8 +59,11 @@ std::vector<Sample> MakeSamples() {
   }
   // Property views point into the strings above, which no longer move.
   for (Sample& s : samples) {
-    s.app = {{"site", "plant-1"}, {"kind", "telemetry"}, {"unit", "celsius"},
-             {"sensor", s.sensor}, {"level", s.level}};
+    s.app = {{"site", "plant-1"},
+             {"kind", "telemetry"},
+             {"unit", "celsius"},
+             {"sensor", s.sensor},
+             {"level", s.level}};
     s.sys = {{"messageId", "m-1"},
              {"contentType", "application/json"},
              {"contentEncoding", "utf-8"},
@@ -76,10 +79,10 @@ RouteTable MakeTable(bool body) {
     const std::string where =
         body ? absl::StrCat("$body.sensor = 'sensor-", i, "' AND $body.level > ", i)
              : absl::StrCat("sensor = 'sensor-", i, "' AND as_number(level) > ", i);
-    specs.push_back(RouteSpec{absl::StrCat("r", i),
-                              absl::StrCat("FROM /messages/* WHERE ", where,
-                                           " INTO BrokeredEndpoint(\"/modules/m", i,
-                                           "/inputs/in\")")});
+    specs.push_back(
+        RouteSpec{absl::StrCat("r", i),
+                  absl::StrCat("FROM /messages/* WHERE ", where,
+                               " INTO BrokeredEndpoint(\"/modules/m", i, "/inputs/in\")")});
   }
   absl::StatusOr<RouteTable> table = RouteTable::Create(std::move(specs));
   if (!table.ok()) {
@@ -179,8 +182,7 @@ int main(int argc, char** argv) {
   std::printf("route_bench: %d routes, %d messages per measurement, best of %d, 1 thread\n\n",
               kRoutes, messages, repeat);
   if (variant != "body") {
-    const double properties =
-        Rate(samples, messages, repeat, evaluate(property_table), &checksum);
+    const double properties = Rate(samples, messages, repeat, evaluate(property_table), &checksum);
     const double hand = Rate(samples, messages, repeat, HandWritten, &checksum);
     Report("application properties", properties, "hand-written C++ predicates", hand);
     std::printf("\n");

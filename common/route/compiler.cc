@@ -42,6 +42,7 @@ class Constant final : public Expr {
   }
   Value Eval(EvalState&) const override { return value_; }
   bool IsConstant() const override { return true; }
+  const Value& value() const { return value_; }
 
  private:
   std::string storage_;
@@ -54,7 +55,8 @@ void NoteUndefined(EvalState& state, const std::string& what) {
 
 class AppProperty final : public Expr {
  public:
-  AppProperty(std::string name, std::string text) : name_(std::move(name)), text_(std::move(text)) {}
+  AppProperty(std::string name, std::string text)
+      : name_(std::move(name)), text_(std::move(text)) {}
   Value Eval(EvalState& state) const override {
     const Property* p = FindProperty(state.message.message().application_properties, name_);
     if (p != nullptr) return Value::StringView(p->value);
@@ -134,8 +136,7 @@ class BodyQuery final : public Expr {
 
   Value Eval(EvalState& state) const override {
     if (!app_name_.empty()) {
-      const Property* p =
-          FindProperty(state.message.message().application_properties, app_name_);
+      const Property* p = FindProperty(state.message.message().application_properties, app_name_);
       if (p != nullptr) return Value::StringView(p->value);
     }
     const nlohmann::json* body = state.message.JsonBody();
@@ -291,6 +292,9 @@ Value CompareValues(AstOp op, const Value& a, const Value& b) {
       c = a.number() < b.number() ? -1 : (a.number() > b.number() ? 1 : 0);
       break;
     case ValueKind::kString:
+      // Equality needs no order, and differing lengths settle it without reading the bytes.
+      if (op == AstOp::kEq) return Value::Bool(a.string() == b.string());
+      if (op == AstOp::kNe) return Value::Bool(a.string() != b.string());
       c = a.string().compare(b.string());
       break;
     default:
@@ -329,6 +333,37 @@ class Compare final : public Expr {
   ExprPtr left_;
   ExprPtr right_;
 };
+
+// The common shape `reference op literal`: the literal is held here, not evaluated.
+class CompareWithConstant final : public Expr {
+ public:
+  CompareWithConstant(AstOp op, ExprPtr left, const Value& constant)
+      : op_(op), left_(std::move(left)), constant_(constant) {}
+  Value Eval(EvalState& state) const override {
+    return CompareValues(op_, left_->Eval(state), constant_.value());
+  }
+
+ private:
+  AstOp op_;
+  ExprPtr left_;
+  Constant constant_;
+};
+
+// `a op b` is `b op' a` with op' the mirror image (< becomes >).
+AstOp Mirror(AstOp op) {
+  switch (op) {
+    case AstOp::kLt:
+      return AstOp::kGt;
+    case AstOp::kLe:
+      return AstOp::kGe;
+    case AstOp::kGt:
+      return AstOp::kLt;
+    case AstOp::kGe:
+      return AstOp::kLe;
+    default:
+      return op;
+  }
+}
 
 // Three-valued: False wins over Undefined, so `Undefined AND False` is False.
 class And final : public Expr {
@@ -392,8 +427,8 @@ class Call final : public Expr {
         // An Undefined argument was noted by its reference; a defined one of the wrong kind is
         // this call's failure.
         if (state.trace != nullptr && !v.is_undefined()) {
-          state.trace->NoteUndefined(absl::StrCat(where_, ": argument ", i + 1, " is ",
-                                                  ValueKindName(v.kind())));
+          state.trace->NoteUndefined(
+              absl::StrCat(where_, ": argument ", i + 1, " is ", ValueKindName(v.kind())));
         }
         return Value::Undefined();
       }
@@ -475,8 +510,9 @@ class Compiler {
                                                     node.path, node.text, keep_containers),
                         StaticType::kDynamic};
       case AstKind::kPathArgument:
-        return CompileError(node.position, "a bare path is only an argument of "
-                                           "twin_change_includes");
+        return CompileError(node.position,
+                            "a bare path is only an argument of "
+                            "twin_change_includes");
       case AstKind::kUnary:
         return CompileUnary(node);
       case AstKind::kBinary:
@@ -505,9 +541,10 @@ class Compiler {
     if (node.op == AstOp::kNegate) {
       if (t != StaticType::kNumber && t != StaticType::kUndefined && t != StaticType::kDynamic) {
         if (IsPropertyReference(child)) {
-          return CompileError(node.position,
-                              absl::StrCat("'", child.text, "' is a string property negated with '-'"),
-                              absl::StrCat("use -as_number(", child.text, ")"));
+          return CompileError(
+              node.position,
+              absl::StrCat("'", child.text, "' is a string property negated with '-'"),
+              absl::StrCat("use -as_number(", child.text, ")"));
         }
         return CompileError(node.position,
                             absl::StrCat("'-' needs a number, not ", Describe(child, t)));
@@ -545,22 +582,22 @@ class Compiler {
             continue;
           }
           if (IsPropertyReference(*side)) {
-            return CompileError(node.position,
-                                absl::StrCat("'", side->text,
-                                             "' is a string property used in arithmetic ('", op,
-                                             "')"),
-                                absl::StrCat("use as_number(", side->text, ")"));
+            return CompileError(
+                node.position,
+                absl::StrCat("'", side->text, "' is a string property used in arithmetic ('", op,
+                             "')"),
+                absl::StrCat("use as_number(", side->text, ")"));
           }
-          return CompileError(
-              node.position, absl::StrCat("'", op, "' needs numbers, not ", Describe(*side, type)),
-              node.op == AstOp::kAdd && type == StaticType::kString
-                  ? "use || or concat() to join strings"
-                  : "");
+          return CompileError(node.position,
+                              absl::StrCat("'", op, "' needs numbers, not ", Describe(*side, type)),
+                              node.op == AstOp::kAdd && type == StaticType::kString
+                                  ? "use || or concat() to join strings"
+                                  : "");
         }
-        return Fold({std::make_unique<Arithmetic>(node.op, std::move(left.expr),
-                                                  std::move(right.expr)),
-                     StaticType::kNumber},
-                    constant);
+        return Fold(
+            {std::make_unique<Arithmetic>(node.op, std::move(left.expr), std::move(right.expr)),
+             StaticType::kNumber},
+            constant);
       }
       case AstOp::kConcat:
         for (const auto& [side, type] : {std::pair<const AstNode*, StaticType>{&left_node, l},
@@ -597,20 +634,32 @@ class Compiler {
                                            Describe(right_node, r), " using '", op, "'"),
                               "values of different types never compare");
         }
-        return Fold({std::make_unique<Compare>(node.op, std::move(left.expr),
-                                               std::move(right.expr)),
-                     StaticType::kBool},
-                    constant);
+        if (!constant && right.expr->IsConstant()) {
+          const Value literal = static_cast<const Constant&>(*right.expr).value();
+          return Compiled{
+              std::make_unique<CompareWithConstant>(node.op, std::move(left.expr), literal),
+              StaticType::kBool};
+        }
+        if (!constant && left.expr->IsConstant()) {
+          const Value literal = static_cast<const Constant&>(*left.expr).value();
+          return Compiled{std::make_unique<CompareWithConstant>(Mirror(node.op),
+                                                                std::move(right.expr), literal),
+                          StaticType::kBool};
+        }
+        return Fold(
+            {std::make_unique<Compare>(node.op, std::move(left.expr), std::move(right.expr)),
+             StaticType::kBool},
+            constant);
       case AstOp::kAnd:
       case AstOp::kOr:
         for (const auto& [side, type] : {std::pair<const AstNode*, StaticType>{&left_node, l},
                                          std::pair<const AstNode*, StaticType>{&right_node, r}}) {
           if (type == StaticType::kString || type == StaticType::kNumber) {
-            return CompileError(
-                node.position, absl::StrCat(op, " needs booleans, not ", Describe(*side, type)),
-                IsPropertyReference(*side)
-                    ? absl::StrCat("compare it, e.g. ", side->text, " = 'true'")
-                    : "");
+            return CompileError(node.position,
+                                absl::StrCat(op, " needs booleans, not ", Describe(*side, type)),
+                                IsPropertyReference(*side)
+                                    ? absl::StrCat("compare it, e.g. ", side->text, " = 'true'")
+                                    : "");
           }
         }
         if (node.op == AstOp::kAnd) {
@@ -623,10 +672,10 @@ class Compiler {
             constant);
       case AstOp::kCoalesce: {
         if (IsKnownPrimitive(l) && IsKnownPrimitive(r) && l != r) {
-          return CompileError(node.position,
-                              absl::StrCat("'?" "?' needs one type on both sides, not ",
-                                           Describe(left_node, l), " and ",
-                                           Describe(right_node, r)));
+          return CompileError(
+              node.position,
+              absl::StrCat("'\?\?' needs one type on both sides, not ", Describe(left_node, l),
+                           " and ", Describe(right_node, r)));
         }
         StaticType type = StaticType::kDynamic;
         if (l == r || r == StaticType::kUndefined) {
@@ -649,9 +698,8 @@ class Compiler {
                           "/twinChangeNotifications");
     }
     if (node.children.size() != 1) {
-      return CompileError(node.position,
-                          absl::StrCat("twin_change_includes takes 1 argument, got ",
-                                       node.children.size()));
+      return CompileError(node.position, absl::StrCat("twin_change_includes takes 1 argument, got ",
+                                                      node.children.size()));
     }
     const AstNode& arg = *node.children[0];
     std::vector<PathStep> path;
@@ -675,22 +723,22 @@ class Compiler {
     const auto key = [&](size_t i, absl::string_view name) {
       return i < path.size() && !path[i].is_index && absl::EqualsIgnoreCase(path[i].key, name);
     };
-    const bool valid = (key(0, "properties") && (key(1, "reported") || key(1, "desired")) &&
-                        path.size() > 2) ||
-                       (key(0, "tags") && path.size() > 1);
+    const bool valid =
+        (key(0, "properties") && (key(1, "reported") || key(1, "desired")) && path.size() > 2) ||
+        (key(0, "tags") && path.size() > 1);
     if (!valid) {
-      return CompileError(arg.position,
-                          absl::StrCat("twin_change_includes path '", arg.text.empty()
-                                                                          ? std::string(arg.literal.string())
-                                                                          : arg.text,
-                                       "' is not supported"),
-                          "it starts with properties.reported., properties.desired. or tags.");
+      return CompileError(
+          arg.position,
+          absl::StrCat("twin_change_includes path '",
+                       arg.text.empty() ? std::string(arg.literal.string()) : arg.text,
+                       "' is not supported"),
+          "it starts with properties.reported., properties.desired. or tags.");
     }
-    return Compiled{std::make_unique<TwinChangeIncludes>(
-                        std::move(path), absl::StrCat("twin_change_includes at ",
-                                                      node.position.line, ":",
-                                                      node.position.column)),
-                    StaticType::kBool};
+    return Compiled{
+        std::make_unique<TwinChangeIncludes>(
+            std::move(path), absl::StrCat("twin_change_includes at ", node.position.line, ":",
+                                          node.position.column)),
+        StaticType::kBool};
   }
 
   absl::StatusOr<Compiled> CompileCall(const AstNode& node) {
@@ -743,9 +791,9 @@ class Compiler {
       constant = constant && arg.expr->IsConstant();
       args.push_back(std::move(arg.expr));
     }
-    return Fold({std::make_unique<Call>(builtin, std::move(args), WhereText(node)),
-                 builtin->result},
-                constant);
+    return Fold(
+        {std::make_unique<Call>(builtin, std::move(args), WhereText(node)), builtin->result},
+        constant);
   }
 
   CompileOptions options_;
@@ -759,12 +807,11 @@ absl::StatusOr<std::unique_ptr<Expr>> CompileAst(const AstNode& root,
   ASSIGN_OR_RETURN(Compiled compiled, compiler.Compile(root, false));
   if (options.require_boolean &&
       (compiled.type == StaticType::kString || compiled.type == StaticType::kNumber)) {
-    return CompileError(root.position,
-                        absl::StrCat("the condition is ", Describe(root, compiled.type),
-                                     ", not a boolean"),
-                        IsPropertyReference(root)
-                            ? absl::StrCat("compare it, e.g. ", root.text, " = 'value'")
-                            : "compare it with something");
+    return CompileError(
+        root.position,
+        absl::StrCat("the condition is ", Describe(root, compiled.type), ", not a boolean"),
+        IsPropertyReference(root) ? absl::StrCat("compare it, e.g. ", root.text, " = 'value'")
+                                  : "compare it with something");
   }
   return std::move(compiled.expr);
 }

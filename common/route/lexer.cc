@@ -35,8 +35,8 @@ std::string DescribeChar(int c) {
 }  // namespace
 
 absl::Status CompileError(Position at, absl::string_view message, absl::string_view hint) {
-  return absl::InvalidArgumentError(absl::StrCat(message, " at ", at.line, ":", at.column,
-                                                 hint.empty() ? "" : "; ", hint));
+  return absl::InvalidArgumentError(
+      absl::StrCat(message, " at ", at.line, ":", at.column, hint.empty() ? "" : "; ", hint));
 }
 
 std::string DescribeToken(const Token& token) {
@@ -76,7 +76,7 @@ std::string DescribeToken(const Token& token) {
     case TokenKind::kConcat:
       return "'||'";
     case TokenKind::kCoalesce:
-      return "'?" "?'";
+      return "'\?\?'";
     case TokenKind::kEq:
       return "'='";
     case TokenKind::kNe:
@@ -192,7 +192,7 @@ absl::StatusOr<Token> Lexer::Next() {
         break;
       case '?':
         if (Peek(1) != '?') {
-          return CompileError(position_, "'?' is not an operator", "use '?" "?' for a fallback");
+          return CompileError(position_, "'?' is not an operator", "use '\?\?' for a fallback");
         }
         single(TokenKind::kCoalesce, 2);
         break;
@@ -285,9 +285,8 @@ absl::Status Lexer::LexNumber(Token* token) {
   }
   if (IsNameChar(Peek()) || Peek() == '.') {
     while (IsNameChar(Peek()) || Peek() == '.') Advance();
-    return CompileError(token->position,
-                        absl::StrCat("malformed number '", text_.substr(start, offset_ - start),
-                                     "'"));
+    return CompileError(token->position, absl::StrCat("malformed number '",
+                                                      text_.substr(start, offset_ - start), "'"));
   }
   return absl::OkStatus();
 }

@@ -130,7 +130,8 @@ bool IsReservedWord(const Token& token) {
 }
 
 absl::Status TooDeep(Position at) {
-  return CompileError(at, absl::StrCat("the condition nests more than ", kMaxDepth, " levels deep"));
+  return CompileError(at,
+                      absl::StrCat("the condition nests more than ", kMaxDepth, " levels deep"));
 }
 
 class Parser {
@@ -244,10 +245,10 @@ class Parser {
         }
         RETURN_IF_ERROR(Advance());
         if (current_.kind != TokenKind::kRBrace) {
-          return CompileError(current_.position,
-                              absl::StrCat("expected '}' after {", text_.substr(name.offset,
-                                                                                name.length),
-                                           ", found ", DescribeToken(current_)));
+          return CompileError(
+              current_.position,
+              absl::StrCat("expected '}' after {", text_.substr(name.offset, name.length),
+                           ", found ", DescribeToken(current_)));
         }
         Token whole = current_;  // for the text: from '{' to '}'
         whole.offset = token.offset;
@@ -332,8 +333,8 @@ class Parser {
     }
     if (current_.kind != TokenKind::kRParen) {
       return CompileError(current_.position,
-                          absl::StrCat("expected ',' or ')' in the call of ", name.text,
-                                       ", found ", DescribeToken(current_)));
+                          absl::StrCat("expected ',' or ')' in the call of ", name.text, ", found ",
+                                       DescribeToken(current_)));
     }
     RETURN_IF_ERROR(Advance());
     return node;
@@ -352,10 +353,10 @@ absl::StatusOr<std::unique_ptr<AstNode>> ParseCondition(absl::string_view text) 
   RETURN_IF_ERROR(parser.Start());
   ASSIGN_OR_RETURN(std::unique_ptr<AstNode> root, parser.ParseExpression(0));
   if (parser.current().kind != TokenKind::kEnd) {
-    return CompileError(parser.current().position,
-                        absl::StrCat("unexpected ", DescribeToken(parser.current()),
-                                     " after the condition"),
-                        "expected an operator or the end of the condition");
+    return CompileError(
+        parser.current().position,
+        absl::StrCat("unexpected ", DescribeToken(parser.current()), " after the condition"),
+        "expected an operator or the end of the condition");
   }
   return root;
 }
@@ -367,10 +368,10 @@ absl::StatusOr<ParsedRoute> ParseRoute(absl::string_view text) {
   if (IsKeyword(parser.current(), "SELECT")) {
     RETURN_IF_ERROR(parser.Advance());
     if (parser.current().kind != TokenKind::kStar) {
-      return CompileError(parser.current().position,
-                          absl::StrCat("expected '*' after SELECT, found ",
-                                       DescribeToken(parser.current())),
-                          "only SELECT * is supported");
+      return CompileError(
+          parser.current().position,
+          absl::StrCat("expected '*' after SELECT, found ", DescribeToken(parser.current())),
+          "only SELECT * is supported");
     }
     RETURN_IF_ERROR(parser.Advance());
   }
@@ -391,8 +392,8 @@ absl::StatusOr<ParsedRoute> ParseRoute(absl::string_view text) {
     RETURN_IF_ERROR(parser.Advance());
     const size_t start = parser.current().offset;
     ASSIGN_OR_RETURN(route.condition, parser.ParseExpression(0));
-    route.condition_text = std::string(absl::StripAsciiWhitespace(
-        text.substr(start, parser.current().offset - start)));
+    route.condition_text = std::string(
+        absl::StripAsciiWhitespace(text.substr(start, parser.current().offset - start)));
   }
   if (!IsKeyword(parser.current(), "INTO")) {
     return CompileError(parser.current().position,
@@ -417,18 +418,18 @@ absl::StatusOr<ParsedRoute> ParseRoute(absl::string_view text) {
     }
     RETURN_IF_ERROR(parser.Advance());
     if (parser.current().kind != TokenKind::kString) {
-      return CompileError(parser.current().position,
-                          absl::StrCat("expected a quoted endpoint, found ",
-                                       DescribeToken(parser.current())),
-                          "e.g. BrokeredEndpoint(\"/modules/filter/inputs/input1\")");
+      return CompileError(
+          parser.current().position,
+          absl::StrCat("expected a quoted endpoint, found ", DescribeToken(parser.current())),
+          "e.g. BrokeredEndpoint(\"/modules/filter/inputs/input1\")");
     }
     route.sink.argument = parser.current().text;
     route.sink.argument_position = parser.current().position;
     RETURN_IF_ERROR(parser.Advance());
     if (parser.current().kind != TokenKind::kRParen) {
-      return CompileError(parser.current().position,
-                          absl::StrCat("expected ')' after the endpoint, found ",
-                                       DescribeToken(parser.current())));
+      return CompileError(
+          parser.current().position,
+          absl::StrCat("expected ')' after the endpoint, found ", DescribeToken(parser.current())));
     }
     RETURN_IF_ERROR(parser.Advance());
   } else {
@@ -437,9 +438,9 @@ absl::StatusOr<ParsedRoute> ParseRoute(absl::string_view text) {
                         "sinks are $upstream and BrokeredEndpoint(\"/modules/{m}/inputs/{i}\")");
   }
   if (parser.current().kind != TokenKind::kEnd) {
-    return CompileError(parser.current().position,
-                        absl::StrCat("unexpected ", DescribeToken(parser.current()),
-                                     " after the sink"));
+    return CompileError(
+        parser.current().position,
+        absl::StrCat("unexpected ", DescribeToken(parser.current()), " after the sink"));
   }
   return route;
 }

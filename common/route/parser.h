@@ -34,7 +34,7 @@ struct ParsedSink {
 };
 
 struct ParsedRoute {
-  Token source;  // kPath; text is the source as written
+  Token source;                        // kPath; text is the source as written
   std::unique_ptr<AstNode> condition;  // null without WHERE
   std::string condition_text;          // the WHERE clause as written, trimmed
   ParsedSink sink;

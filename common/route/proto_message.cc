@@ -23,9 +23,9 @@ ProtoMessageView::ProtoMessageView(const edge::common::v1::Message& message) {
   add_if_absent("connectionModuleId", source.module_id());
   add_if_absent("outputName", source.output_name());
   if (message.enqueued_time_unix_ms() > 0) {
-    enqueued_time_ =
-        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
-                         absl::FromUnixMillis(message.enqueued_time_unix_ms()), absl::UTCTimeZone());
+    enqueued_time_ = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ",
+                                      absl::FromUnixMillis(message.enqueued_time_unix_ms()),
+                                      absl::UTCTimeZone());
     add_if_absent("enqueuedTime", enqueued_time_);
   }
 

@@ -87,7 +87,7 @@ bool RouteSource::is_twin_change_notifications() const {
 }
 
 bool RouteSource::Matches(absl::string_view source_path) const {
-  return absl::StartsWithIgnoreCase(source_path, prefix_);
+  return absl::StartsWith(source_path, prefix_) || absl::StartsWithIgnoreCase(source_path, prefix_);
 }
 
 absl::StatusOr<Route> Route::Compile(absl::string_view text) {
@@ -119,8 +119,8 @@ absl::StatusOr<Route> Route::Compile(absl::string_view text) {
     route.sink_.kind = Sink::Kind::kModuleInput;
     route.sink_.module = std::string(parts[2]);
     route.sink_.input = std::string(parts[4]);
-    route.sink_.endpoint = absl::StrCat("BrokeredEndpoint(\"/modules/", parts[2], "/inputs/",
-                                        parts[4], "\")");
+    route.sink_.endpoint =
+        absl::StrCat("BrokeredEndpoint(\"/modules/", parts[2], "/inputs/", parts[4], "\")");
   }
 
   if (parsed.condition != nullptr) {
@@ -142,8 +142,8 @@ RouteOutcome Route::Explain(MessageContext& message) const {
   RouteOutcome outcome;
   if (!source_.Matches(message.source_path())) {
     outcome.kind = RouteOutcomeKind::kSourceMismatch;
-    outcome.detail = absl::StrCat("the source '", source_.text(), "' does not match the message's '",
-                                  message.source_path(), "'");
+    outcome.detail = absl::StrCat("the source '", source_.text(),
+                                  "' does not match the message's '", message.source_path(), "'");
     return outcome;
   }
   if (!condition_.has_value()) {
@@ -168,11 +168,10 @@ RouteOutcome Route::Explain(MessageContext& message) const {
     outcome.detail = absl::StrCat("the condition is Undefined: ", trace.body_problem);
   } else {
     outcome.kind = RouteOutcomeKind::kConditionUndefined;
-    outcome.detail =
-        outcome.undefined_references.empty()
-            ? "the condition is Undefined (or not a boolean)"
-            : absl::StrCat("the condition is Undefined: undefined ",
-                           absl::StrJoin(outcome.undefined_references, ", "));
+    outcome.detail = outcome.undefined_references.empty()
+                         ? "the condition is Undefined (or not a boolean)"
+                         : absl::StrCat("the condition is Undefined: undefined ",
+                                        absl::StrJoin(outcome.undefined_references, ", "));
   }
   return outcome;
 }

@@ -5,6 +5,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -16,10 +18,9 @@ namespace {
 using Json = nlohmann::json;
 
 absl::Status Invalid(const std::vector<std::string>& problems) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("invalid $edgeHub configuration, ", problems.size(),
-                   problems.size() == 1 ? " problem:\n  " : " problems:\n  ",
-                   absl::StrJoin(problems, "\n  ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid $edgeHub configuration, ", problems.size(),
+      problems.size() == 1 ? " problem:\n  " : " problems:\n  ", absl::StrJoin(problems, "\n  ")));
 }
 
 // Reads an optional integer member; nullopt when absent or null.
@@ -64,8 +65,8 @@ void ReadConfig(const Json& desired, EdgeHubRoutesConfig& config,
   if (version == desired.end()) {
     problems.push_back("schemaVersion is missing; 1.0 to 1.3 are supported");
   } else if (!version->is_string()) {
-    problems.push_back(absl::StrCat("schemaVersion must be a string such as \"1.1\", not ",
-                                    version->dump()));
+    problems.push_back(
+        absl::StrCat("schemaVersion must be a string such as \"1.1\", not ", version->dump()));
   } else {
     config.schema_version = version->get<std::string>();
     for (int m = 0; m <= 3; ++m) {
@@ -81,8 +82,8 @@ void ReadConfig(const Json& desired, EdgeHubRoutesConfig& config,
   if (routes == desired.end()) {
     problems.push_back("routes is missing");
   } else if (!routes->is_object()) {
-    problems.push_back(absl::StrCat("routes must be an object of name: route, not ",
-                                    routes->type_name()));
+    problems.push_back(
+        absl::StrCat("routes must be an object of name: route, not ", routes->type_name()));
   } else {
     for (const auto& [name, value] : routes->items()) {
       const std::string where = absl::StrCat("route '", name, "': ");
@@ -94,8 +95,8 @@ void ReadConfig(const Json& desired, EdgeHubRoutesConfig& config,
         continue;
       }
       if (!value.is_object()) {
-        problems.push_back(absl::StrCat(where, "must be a route string or an object, not ",
-                                        value.type_name()));
+        problems.push_back(
+            absl::StrCat(where, "must be a route string or an object, not ", value.type_name()));
         continue;
       }
       if (minor == 0) {
@@ -138,13 +139,12 @@ void ReadConfig(const Json& desired, EdgeHubRoutesConfig& config,
   const auto store = desired.find("storeAndForwardConfiguration");
   if (store != desired.end() && !store->is_null()) {
     if (!store->is_object()) {
-      problems.push_back(absl::StrCat("storeAndForwardConfiguration must be an object, not ",
-                                      store->type_name()));
+      problems.push_back(
+          absl::StrCat("storeAndForwardConfiguration must be an object, not ", store->type_name()));
     } else {
       absl::StatusOr<std::optional<int64_t>> ttl = OptionalInteger(*store, "timeToLiveSecs");
       if (!ttl.ok()) {
-        problems.push_back(
-            absl::StrCat("storeAndForwardConfiguration: ", ttl.status().message()));
+        problems.push_back(absl::StrCat("storeAndForwardConfiguration: ", ttl.status().message()));
       } else {
         config.time_to_live_secs = ttl->value_or(kDefaultTimeToLiveSecs);
       }
@@ -177,6 +177,7 @@ void RouteTable::AddRoutes(std::vector<RouteSpec> routes, int64_t time_to_live_s
   table.time_to_live_secs_ = time_to_live_secs;
   absl::flat_hash_set<std::string> names;
   absl::flat_hash_map<std::string, size_t> endpoint_index;
+  absl::flat_hash_map<std::string, size_t> source_index;
   for (RouteSpec& spec : routes) {
     const std::string where = absl::StrCat("route '", spec.name, "': ");
     if (spec.name.empty()) {
@@ -203,11 +204,14 @@ void RouteTable::AddRoutes(std::vector<RouteSpec> routes, int64_t time_to_live_s
     const std::string& endpoint = route->sink().endpoint;
     auto [it, inserted] = endpoint_index.try_emplace(endpoint, table.endpoints_.size());
     if (inserted) table.endpoints_.push_back(endpoint);
-    const int64_t ttl = spec.time_to_live_secs > 0   ? spec.time_to_live_secs
-                        : time_to_live_secs > 0 ? time_to_live_secs
-                                                : 0;
-    table.entries_.push_back(
-        Entry{std::move(spec.name), *std::move(route), spec.priority, ttl, it->second});
+    auto [source, new_source] = source_index.try_emplace(
+        absl::AsciiStrToLower(route->source().prefix()), table.source_count_);
+    if (new_source) ++table.source_count_;
+    const int64_t ttl = spec.time_to_live_secs > 0 ? spec.time_to_live_secs
+                        : time_to_live_secs > 0    ? time_to_live_secs
+                                                   : 0;
+    table.entries_.push_back(Entry{std::move(spec.name), *std::move(route), spec.priority, ttl,
+                                   it->second, source->second});
   }
 }
 
@@ -251,8 +255,16 @@ void RouteTable::Merge(const Entry& entry, std::vector<RouteTarget>* targets) co
 
 void RouteTable::Evaluate(MessageContext& message, std::vector<RouteTarget>* targets) const {
   targets->clear();
+  // Per distinct source: -1 not yet matched, else the answer.
+  absl::InlinedVector<int8_t, 16> source_matches(source_count_, -1);
   for (const Entry& entry : entries_) {
-    if (entry.route.Matches(message)) Merge(entry, targets);
+    int8_t& matches = source_matches[entry.source];
+    if (matches < 0) matches = entry.route.source().Matches(message.source_path()) ? 1 : 0;
+    if (matches == 0) continue;
+    const Condition* condition = entry.route.condition();
+    if (condition == nullptr || condition->Evaluate(message) == Verdict::kTrue) {
+      Merge(entry, targets);
+    }
   }
 }
 

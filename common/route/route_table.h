@@ -126,10 +126,11 @@ class RouteTable {
     std::optional<uint32_t> priority;
     int64_t ttl_seconds;  // resolved: 0 forever
     size_t endpoint;      // index into endpoints_
+    size_t source;        // index of the route's source among the table's distinct sources
   };
 
   RouteTable() = default;
-  // Compiles `routes` into this table, adding a line to `problems` for each bad one.
+  // Compiles `routes` into this (new, empty) table, adding a line to `problems` for each bad one.
   void AddRoutes(std::vector<RouteSpec> routes, int64_t time_to_live_secs,
                  std::vector<std::string>& problems);
   void Merge(const Entry& entry, std::vector<RouteTarget>* targets) const;
@@ -140,6 +141,9 @@ class RouteTable {
   // Distinct canonical endpoints; RouteTarget::endpoint views these. A vector of strings keeps its
   // elements in place when the table is moved.
   std::vector<std::string> endpoints_;
+  // How many distinct sources (by lower-cased prefix) the routes have: each is matched once per
+  // message, however many routes share it.
+  size_t source_count_ = 0;
 };
 
 }  // namespace edge::route

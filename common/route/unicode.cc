@@ -95,8 +95,8 @@ absl::StatusOr<std::string> Utf16ToUtf8(absl::string_view bytes, Endian default_
 
 absl::StatusOr<std::string> Utf32ToUtf8(absl::string_view bytes, Endian default_endian) {
   if (bytes.size() % 4 != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "a UTF-32 body has a multiple of 4 bytes, this one has ", bytes.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("a UTF-32 body has a multiple of 4 bytes, this one has ", bytes.size()));
   }
   Endian endian = default_endian;
   size_t at = 0;

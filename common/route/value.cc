@@ -53,11 +53,6 @@ Value Value::String(std::string s) {
   return v;
 }
 
-bool Value::is_primitive() const {
-  return kind_ == ValueKind::kNull || kind_ == ValueKind::kBool || kind_ == ValueKind::kNumber ||
-         kind_ == ValueKind::kString;
-}
-
 std::string Value::DebugString() const {
   switch (kind_) {
     case ValueKind::kBool:

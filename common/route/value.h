@@ -53,7 +53,10 @@ class Value {
   bool is_number() const { return kind_ == ValueKind::kNumber; }
   bool is_string() const { return kind_ == ValueKind::kString; }
   // Null, Bool, Number or String.
-  bool is_primitive() const;
+  bool is_primitive() const {
+    return kind_ == ValueKind::kNull || kind_ == ValueKind::kBool || kind_ == ValueKind::kNumber ||
+           kind_ == ValueKind::kString;
+  }
 
   // Only meaningful for the matching kind; false, 0 and "" otherwise.
   bool boolean() const { return bool_; }

@@ -148,9 +148,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view head = absl::StripLeadingAsciiWhitespace(text);
   if (absl::StartsWith(head, "{")) {
     FuzzTable(RouteTable::FromEdgeHubDesiredJson(text), view);
-  } else if (absl::StartsWithIgnoreCase(head, "FROM") || absl::StartsWithIgnoreCase(head, "SELECT")) {
-    FuzzTable(RouteTable::Create({RouteSpec{"fuzz", text, 1, 60}, RouteSpec{"plain", text}}),
-              view);
+  } else if (absl::StartsWithIgnoreCase(head, "FROM") ||
+             absl::StartsWithIgnoreCase(head, "SELECT")) {
+    FuzzTable(RouteTable::Create({RouteSpec{"fuzz", text, 1, 60}, RouteSpec{"plain", text}}), view);
   } else {
     FuzzCondition(text, view);
   }

@@ -76,12 +76,20 @@ run() {
   mkdir -p "$out/corpus" "$out/artifacts"
   local common=(-timeout=10 -rss_limit_mb=2048 -max_len=4096
     "-dict=$src/tests/fuzz/route.dict" "-artifact_prefix=$out/artifacts/")
+  local found="run_route_fuzz: FAILED; the input is in $out/artifacts/ — fix the bug, then keep the
+input in tests/fuzz/regressions/route/ so it runs every time"
   echo "== regressions"
-  "$bin" "${common[@]}" -runs=0 "$src/tests/fuzz/regressions/route"
+  "$bin" "${common[@]}" -runs=0 "$src/tests/fuzz/regressions/route" || {
+    echo "$found" >&2
+    exit 1
+  }
   echo "== fuzzing for ${seconds}s"
   # New inputs go to the first (scratch) directory; the seed corpus in the tree is only read.
   "$bin" "${common[@]}" -max_total_time="$seconds" -print_final_stats=1 \
-    "$out/corpus" "$src/tests/fuzz/corpus/route" "$src/tests/fuzz/regressions/route"
+    "$out/corpus" "$src/tests/fuzz/corpus/route" "$src/tests/fuzz/regressions/route" || {
+    echo "$found" >&2
+    exit 1
+  }
 }
 
 case "$mode" in

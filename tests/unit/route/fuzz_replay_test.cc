@@ -24,8 +24,8 @@ int ReplayDirectory(const std::filesystem::path& dir) {
     std::stringstream bytes;
     bytes << in.rdbuf();
     const std::string input = bytes.str();
-    EXPECT_EQ(
-        LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size()), 0);
+    EXPECT_EQ(LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size()),
+              0);
     ++count;
   }
   return count;

@@ -76,8 +76,9 @@ TEST(ProtoMessageViewTest, TwinChangeNotificationKindMapsToItsSource) {
 
 TEST(ProtoMessageViewTest, RoutesEvaluateOverTheAdaptedMessage) {
   absl::StatusOr<RouteTable> table = RouteTable::Create(
-      {{"r", "FROM /messages/modules/sensor/* WHERE $body.t > 30 AND alert = 'on' AND "
-             "$connectionModuleId = 'sensor' INTO $upstream"}});
+      {{"r",
+        "FROM /messages/modules/sensor/* WHERE $body.t > 30 AND alert = 'on' AND "
+        "$connectionModuleId = 'sensor' INTO $upstream"}});
   ASSERT_TRUE(table.ok()) << table.status();
   const edge::common::v1::Message m = ModuleMessage();
   ProtoMessageView adapted(m);

@@ -106,8 +106,10 @@ TEST(EdgeHubConfigTest, RouteObjectCarriesPriorityAndTtl) {
 }
 
 TEST(EdgeHubConfigTest, NullPriorityAndTtlMeanAbsent) {
-  RouteTable table = Table(Desired(
-      {{"r", {{"route", "FROM /* INTO $upstream"}, {"priority", nullptr}, {"timeToLiveSecs", nullptr}}}}));
+  RouteTable table = Table(Desired({{"r",
+                                     {{"route", "FROM /* INTO $upstream"},
+                                      {"priority", nullptr},
+                                      {"timeToLiveSecs", nullptr}}}}));
   EXPECT_THAT(Targets(table, TestMessage()),
               ElementsAre(RouteTarget{kUpstream, std::nullopt, kDefaultTimeToLiveSecs}));
 }
@@ -139,11 +141,12 @@ TEST(EdgeHubConfigTest, BadRouteObjectsAreRejected) {
 }
 
 TEST(EdgeHubConfigTest, EveryBadRouteIsListedInOneError) {
-  const std::string error = Error(Desired({{"good", "FROM /* INTO $upstream"},
-                                           {"bad1", "FROM /* WHERE temp > 30 INTO $upstream"},
-                                           {"bad2", "FROM /nowhere INTO $upstream"},
-                                           {"bad3", {{"route", "FROM /* INTO $x"}, {"priority", 12}}},
-                                           {"bad4", "INTO $upstream"}}));
+  const std::string error =
+      Error(Desired({{"good", "FROM /* INTO $upstream"},
+                     {"bad1", "FROM /* WHERE temp > 30 INTO $upstream"},
+                     {"bad2", "FROM /nowhere INTO $upstream"},
+                     {"bad3", {{"route", "FROM /* INTO $x"}, {"priority", 12}}},
+                     {"bad4", "INTO $upstream"}}));
   EXPECT_THAT(error, HasSubstr("4 problems"));
   EXPECT_THAT(error, HasSubstr("route 'bad1': 'temp' is a string property compared with a number "
                                "at 1:20; use as_number(temp)"));
@@ -154,8 +157,7 @@ TEST(EdgeHubConfigTest, EveryBadRouteIsListedInOneError) {
 }
 
 TEST(EdgeHubConfigTest, SchemaProblemsAndBadRoutesAreListedTogether) {
-  const std::string error =
-      Error(Desired({{"bad", "FROM /* INTO $nowhere"}}, "9.9", "forever"));
+  const std::string error = Error(Desired({{"bad", "FROM /* INTO $nowhere"}}, "9.9", "forever"));
   EXPECT_THAT(error, HasSubstr("3 problems"));
   EXPECT_THAT(error, HasSubstr("schemaVersion \"9.9\" is not supported"));
   EXPECT_THAT(error, HasSubstr("storeAndForwardConfiguration: timeToLiveSecs must be an integer"));
@@ -165,13 +167,15 @@ TEST(EdgeHubConfigTest, SchemaProblemsAndBadRoutesAreListedTogether) {
 TEST(EdgeHubConfigTest, GlobalTtlAppliesWhenTheRouteHasNone) {
   RouteTable table = Table(Desired({{"r", "FROM /* INTO $upstream"}}, "1.1", 100));
   EXPECT_EQ(table.time_to_live_secs(), 100);
-  EXPECT_THAT(Targets(table, TestMessage()), ElementsAre(RouteTarget{kUpstream, std::nullopt, 100}));
+  EXPECT_THAT(Targets(table, TestMessage()),
+              ElementsAre(RouteTarget{kUpstream, std::nullopt, 100}));
 }
 
 TEST(EdgeHubConfigTest, RouteTtlZeroMeansTheGlobalTtl) {
-  RouteTable table = Table(Desired(
-      {{"r", {{"route", "FROM /* INTO $upstream"}, {"timeToLiveSecs", 0}}}}, "1.1", 100));
-  EXPECT_THAT(Targets(table, TestMessage()), ElementsAre(RouteTarget{kUpstream, std::nullopt, 100}));
+  RouteTable table = Table(
+      Desired({{"r", {{"route", "FROM /* INTO $upstream"}, {"timeToLiveSecs", 0}}}}, "1.1", 100));
+  EXPECT_THAT(Targets(table, TestMessage()),
+              ElementsAre(RouteTarget{kUpstream, std::nullopt, 100}));
 }
 
 TEST(EdgeHubConfigTest, NegativeGlobalTtlIsForever) {
@@ -185,8 +189,8 @@ TEST(EdgeHubConfigTest, ZeroGlobalTtlIsForever) {
 }
 
 TEST(EdgeHubConfigTest, RouteTtlOverridesAForeverGlobalTtl) {
-  RouteTable table = Table(Desired(
-      {{"r", {{"route", "FROM /* INTO $upstream"}, {"timeToLiveSecs", 30}}}}, "1.1", -1));
+  RouteTable table = Table(
+      Desired({{"r", {{"route", "FROM /* INTO $upstream"}, {"timeToLiveSecs", 30}}}}, "1.1", -1));
   EXPECT_THAT(Targets(table, TestMessage()), ElementsAre(RouteTarget{kUpstream, std::nullopt, 30}));
 }
 
@@ -349,8 +353,8 @@ TEST(RouteTableTest, ExplainCoversEveryRouteAndAgreesWithEvaluate) {
   EXPECT_EQ(decision.routes[3].outcome.kind, RouteOutcomeKind::kConditionUndefined);
   EXPECT_THAT(decision.routes[3].outcome.undefined_references, ElementsAre("missing"));
   EXPECT_EQ(decision.routes[4].outcome.kind, RouteOutcomeKind::kBodyNotJson);
-  EXPECT_THAT(table.route_names(), ElementsAre("a_match", "b_source", "c_false", "d_undefined",
-                                               "e_body"));
+  EXPECT_THAT(table.route_names(),
+              ElementsAre("a_match", "b_source", "c_false", "d_undefined", "e_body"));
 }
 
 }  // namespace

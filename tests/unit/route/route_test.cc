@@ -30,8 +30,8 @@ void PrintTo(const SourceCase& c, std::ostream* os) {
 class SourceMatchTest : public ::testing::TestWithParam<SourceCase> {};
 
 TEST_P(SourceMatchTest, MatchesByCaseInsensitivePrefix) {
-  absl::StatusOr<Route> route = Route::Compile(absl::StrCat("FROM ", GetParam().source,
-                                                            " INTO $upstream"));
+  absl::StatusOr<Route> route =
+      Route::Compile(absl::StrCat("FROM ", GetParam().source, " INTO $upstream"));
   ASSERT_TRUE(route.ok()) << route.status();
   TestMessage message = FromSourcePath(GetParam().message);
   MessageContext context(message.view());
@@ -100,7 +100,8 @@ TEST_P(RouteCompileErrorTest, IsRejected) {
 INSTANTIATE_TEST_SUITE_P(
     Invalid, RouteCompileErrorTest,
     ::testing::ValuesIn(std::vector<RouteErrorCase>{
-        {"FROM messages/* INTO $upstream", "the source 'messages/*' does not start with '/' at 1:6"},
+        {"FROM messages/* INTO $upstream",
+         "the source 'messages/*' does not start with '/' at 1:6"},
         {"FROM /foo INTO $upstream", "the source '/foo' never matches a message"},
         {"FROM /messages/foo INTO $upstream", "never matches a message"},
         {"FROM /messages/modules/m/inputs/i INTO $upstream", "never matches"},
@@ -123,8 +124,9 @@ INSTANTIATE_TEST_SUITE_P(
         {"FROM /* WHERE temp > 30 INTO $upstream",
          "'temp' is a string property compared with a number at 1:20; use as_number(temp)"},
         {"FROM /messages/* WHERE\n  temp = 1\nINTO $upstream", "compared with a number at 2:8"},
-        {"FROM /* WHERE temp INTO $upstream", "the condition is the string property 'temp', not a "
-                                              "boolean at 1:15"},
+        {"FROM /* WHERE temp INTO $upstream",
+         "the condition is the string property 'temp', not a "
+         "boolean at 1:15"},
         {"FROM /* WHERE 1 + 1 INTO $upstream", "the condition is a number, not a boolean"},
         {"FROM /* WHERE 'x' INTO $upstream", "the condition is a string"},
         {"FROM /messages/* WHERE twin_change_includes(properties.reported.x) INTO $upstream",
@@ -166,8 +168,7 @@ TEST(RouteTest, BrokeredEndpointIsCanonicalAndKeepsNames) {
 }
 
 TEST(RouteTest, KeepsTheConditionText) {
-  absl::StatusOr<Route> route =
-      Route::Compile("FROM /* WHERE  a = 'x' /* why */ INTO $upstream");
+  absl::StatusOr<Route> route = Route::Compile("FROM /* WHERE  a = 'x' /* why */ INTO $upstream");
   ASSERT_TRUE(route.ok()) << route.status();
   ASSERT_NE(route->condition(), nullptr);
   EXPECT_EQ(route->condition()->text(), "a = 'x' /* why */");
@@ -211,9 +212,9 @@ TEST(RouteTest, SourceMismatchSkipsTheConditionAndTheBody) {
 class TwinChangeIncludesTest : public ::testing::Test {
  protected:
   Verdict Evaluate(const std::string& argument, const std::string& body) {
-    absl::StatusOr<Route> route = Route::Compile(
-        "FROM /twinChangeNotifications WHERE twin_change_includes(" + argument +
-        ") INTO $upstream");
+    absl::StatusOr<Route> route =
+        Route::Compile("FROM /twinChangeNotifications WHERE twin_change_includes(" + argument +
+                       ") INTO $upstream");
     EXPECT_TRUE(route.ok()) << route.status();
     if (!route.ok()) return Verdict::kUndefined;
     TestMessage message = TestMessage().TwinChange().Body(body);
@@ -258,8 +259,9 @@ TEST(RouteExplainTest, SourceMismatchSaysWhichPaths) {
   MessageContext context(message.view());
   const RouteOutcome outcome = route->Explain(context);
   EXPECT_EQ(outcome.kind, RouteOutcomeKind::kSourceMismatch);
-  EXPECT_EQ(outcome.detail,
-            "the source '/messages/modules/a/*' does not match the message's '/messages/modules/b/'");
+  EXPECT_EQ(
+      outcome.detail,
+      "the source '/messages/modules/a/*' does not match the message's '/messages/modules/b/'");
 }
 
 TEST(RouteExplainTest, FalseConditionIsConditionFalse) {
@@ -281,8 +283,7 @@ TEST(RouteExplainTest, UndefinedConditionNamesEveryUndefinedReference) {
 }
 
 TEST(RouteExplainTest, FailingFunctionIsNamed) {
-  absl::StatusOr<Route> route =
-      Route::Compile("FROM /* WHERE as_number(temp) > 30 INTO $upstream");
+  absl::StatusOr<Route> route = Route::Compile("FROM /* WHERE as_number(temp) > 30 INTO $upstream");
   TestMessage message = TestMessage().App("temp", "hot");
   MessageContext context(message.view());
   const RouteOutcome outcome = route->Explain(context);

@@ -35,7 +35,9 @@ std::vector<SeedCase> Load(const std::string& file) {
   return cases;
 }
 
-void PrintTo(const SeedCase& c, std::ostream* os) { *os << "line " << c.line << ": " << c.json.dump(); }
+void PrintTo(const SeedCase& c, std::ostream* os) {
+  *os << "line " << c.line << ": " << c.json.dump();
+}
 
 std::string CaseName(const ::testing::TestParamInfo<SeedCase>& info) {
   return "Line" + std::to_string(info.param.line) + "_" +
@@ -48,7 +50,8 @@ TEST_P(SeedConditionTest, BehavesAsTheSeedSays) {
   const nlohmann::json& c = GetParam().json;
   const std::string condition = c.at("condition").get<std::string>();
   const std::string expect = c.at("expect").get<std::string>();
-  SCOPED_TRACE(condition + " -> " + expect + (c.contains("note") ? " (" + c["note"].get<std::string>() + ")" : ""));
+  SCOPED_TRACE(condition + " -> " + expect +
+               (c.contains("note") ? " (" + c["note"].get<std::string>() + ")" : ""));
 
   absl::StatusOr<Condition> compiled = Condition::Compile(condition);
   if (expect == "error") {
@@ -89,8 +92,8 @@ TEST_P(SeedSourceTest, BehavesAsTheSeedSays) {
   EXPECT_EQ(route->Matches(context), c.at("expect").get<std::string>() == "match");
 }
 
-INSTANTIATE_TEST_SUITE_P(Sources, SeedSourceTest,
-                         ::testing::ValuesIn(Load("route_sources.jsonl")), CaseName);
+INSTANTIATE_TEST_SUITE_P(Sources, SeedSourceTest, ::testing::ValuesIn(Load("route_sources.jsonl")),
+                         CaseName);
 
 TEST(SeedDataTest, FilesAreFoundAndNotEmpty) {
   EXPECT_GE(Load("route_conditions.jsonl").size(), 50u) << EDGE_ROUTE_SEED_DIR;

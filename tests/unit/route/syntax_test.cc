@@ -67,13 +67,12 @@ TEST(LexerTest, OperatorsAreRecognisedLongestFirst) {
     kinds.push_back(t.kind);
   }
   EXPECT_THAT(kinds,
-              ::testing::ElementsAre(TokenKind::kLt, TokenKind::kLe, TokenKind::kNe,
-                                     TokenKind::kGt, TokenKind::kGe, TokenKind::kEq,
-                                     TokenKind::kNe, TokenKind::kConcat, TokenKind::kCoalesce,
-                                     TokenKind::kStar, TokenKind::kSlash, TokenKind::kPercent,
-                                     TokenKind::kPlus, TokenKind::kMinus, TokenKind::kLParen,
-                                     TokenKind::kRParen, TokenKind::kLBrace, TokenKind::kRBrace,
-                                     TokenKind::kComma));
+              ::testing::ElementsAre(TokenKind::kLt, TokenKind::kLe, TokenKind::kNe, TokenKind::kGt,
+                                     TokenKind::kGe, TokenKind::kEq, TokenKind::kNe,
+                                     TokenKind::kConcat, TokenKind::kCoalesce, TokenKind::kStar,
+                                     TokenKind::kSlash, TokenKind::kPercent, TokenKind::kPlus,
+                                     TokenKind::kMinus, TokenKind::kLParen, TokenKind::kRParen,
+                                     TokenKind::kLBrace, TokenKind::kRBrace, TokenKind::kComma));
 }
 
 TEST(LexerTest, ErrorsNameTheirPosition) {
@@ -114,49 +113,48 @@ TEST_P(ParseTreeTest, BuildsTheExpectedTree) {
   EXPECT_EQ(AstDebugString(**ast), GetParam().tree);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    PrecedenceAndAssociativity, ParseTreeTest,
-    ::testing::ValuesIn(std::vector<TreeCase>{
-        {"1 + 2 * 3", "(+ 1 (* 2 3))"},
-        {"1 * 2 + 3", "(+ (* 1 2) 3)"},
-        {"1 - 2 - 3", "(- (- 1 2) 3)"},
-        {"1 / 2 / 3", "(/ (/ 1 2) 3)"},
-        {"1 % 2 * 3", "(* (% 1 2) 3)"},
-        {"a || b || c", "(|| (|| a b) c)"},
-        {"a || b + 1", "(+ (|| a b) 1)"},
-        {"1 + 2 < 3", "(< (+ 1 2) 3)"},
-        {"1 < 2 = true", "(= (< 1 2) true)"},
-        {"a = b = c", "(= (= a b) c)"},
-        {"a <> b != c", "(!= (!= a b) c)"},
-        {"a < b <= c", "(<= (< a b) c)"},
-        {"a = b AND c = d", "(AND (= a b) (= c d))"},
-        {"a AND b OR c", "(OR (AND a b) c)"},
-        {"a OR b AND c", "(OR a (AND b c))"},
-        {"a OR b OR c", "(OR (OR a b) c)"},
-        {"a AND b AND c", "(AND (AND a b) c)"},
-        {"a ?? b OR c", "(?? a (OR b c))"},
-        {"a OR b ?? c", "(?? (OR a b) c)"},
-        {"a ?? b ?? c", "(?? (?? a b) c)"},
-        {"NOT a AND b", "(AND (NOT a) b)"},
-        {"NOT a = b", "(= (NOT a) b)"},
-        {"NOT (a = b)", "(NOT (= a b))"},
-        {"NOT NOT a", "(NOT (NOT a))"},
-        {"-a * b", "(* (- a) b)"},
-        {"- -1", "(- (- 1))"},
-        {"-1", "(- 1)"},
-        {"a - -b", "(- a (- b))"},
-        {"(a OR b) AND c", "(AND (OR a b) c)"},
-        {"f(a, b + 1, (c))", "(f a (+ b 1) c)"},
-        {"f()", "(f)"},
-        {"$body.a[0].b > 1", "(> $body.a[0].b 1)"},
-        {"{$body.a} = {$to}", "(= {$body.a} {$to})"},
-        {"$x = 'y'", "(= $x 'y')"},
-        {"twin_change_includes(properties.reported.a[0])",
-         "(twin_change_includes properties.reported.a[0])"},
-        {"twin_change_includes('tags.x')", "(twin_change_includes 'tags.x')"},
-        {"true AND null OR undefined", "(OR (AND true null) undefined)"},
-        {"select_ = from_", "(= select_ from_)"},
-    }));
+INSTANTIATE_TEST_SUITE_P(PrecedenceAndAssociativity, ParseTreeTest,
+                         ::testing::ValuesIn(std::vector<TreeCase>{
+                             {"1 + 2 * 3", "(+ 1 (* 2 3))"},
+                             {"1 * 2 + 3", "(+ (* 1 2) 3)"},
+                             {"1 - 2 - 3", "(- (- 1 2) 3)"},
+                             {"1 / 2 / 3", "(/ (/ 1 2) 3)"},
+                             {"1 % 2 * 3", "(* (% 1 2) 3)"},
+                             {"a || b || c", "(|| (|| a b) c)"},
+                             {"a || b + 1", "(+ (|| a b) 1)"},
+                             {"1 + 2 < 3", "(< (+ 1 2) 3)"},
+                             {"1 < 2 = true", "(= (< 1 2) true)"},
+                             {"a = b = c", "(= (= a b) c)"},
+                             {"a <> b != c", "(!= (!= a b) c)"},
+                             {"a < b <= c", "(<= (< a b) c)"},
+                             {"a = b AND c = d", "(AND (= a b) (= c d))"},
+                             {"a AND b OR c", "(OR (AND a b) c)"},
+                             {"a OR b AND c", "(OR a (AND b c))"},
+                             {"a OR b OR c", "(OR (OR a b) c)"},
+                             {"a AND b AND c", "(AND (AND a b) c)"},
+                             {"a ?? b OR c", "(?? a (OR b c))"},
+                             {"a OR b ?? c", "(?? (OR a b) c)"},
+                             {"a ?? b ?? c", "(?? (?? a b) c)"},
+                             {"NOT a AND b", "(AND (NOT a) b)"},
+                             {"NOT a = b", "(= (NOT a) b)"},
+                             {"NOT (a = b)", "(NOT (= a b))"},
+                             {"NOT NOT a", "(NOT (NOT a))"},
+                             {"-a * b", "(* (- a) b)"},
+                             {"- -1", "(- (- 1))"},
+                             {"-1", "(- 1)"},
+                             {"a - -b", "(- a (- b))"},
+                             {"(a OR b) AND c", "(AND (OR a b) c)"},
+                             {"f(a, b + 1, (c))", "(f a (+ b 1) c)"},
+                             {"f()", "(f)"},
+                             {"$body.a[0].b > 1", "(> $body.a[0].b 1)"},
+                             {"{$body.a} = {$to}", "(= {$body.a} {$to})"},
+                             {"$x = 'y'", "(= $x 'y')"},
+                             {"twin_change_includes(properties.reported.a[0])",
+                              "(twin_change_includes properties.reported.a[0])"},
+                             {"twin_change_includes('tags.x')", "(twin_change_includes 'tags.x')"},
+                             {"true AND null OR undefined", "(OR (AND true null) undefined)"},
+                             {"select_ = from_", "(= select_ from_)"},
+                         }));
 
 TEST(ParserTest, NestingBeyondTheLimitIsAnError) {
   const int depth = kMaxDepth + 5;
@@ -214,7 +212,8 @@ TEST(ParseRouteTest, WhereIsOptional) {
 }
 
 TEST(ParseRouteTest, ConditionsMaySpanLinesAndErrorsCountFromTheRouteStart) {
-  absl::StatusOr<ParsedRoute> route = ParseRoute("FROM /messages/*\nWHERE a = 'b'\n  AND (\nINTO $upstream");
+  absl::StatusOr<ParsedRoute> route =
+      ParseRoute("FROM /messages/*\nWHERE a = 'b'\n  AND (\nINTO $upstream");
   EXPECT_THAT(std::string(route.status().message()),
               HasSubstr("expected an expression, found 'INTO' at 4:1"));
 }
@@ -257,7 +256,8 @@ INSTANTIATE_TEST_SUITE_P(
         {"FROM /* INTO $upstream INTO", "unexpected 'INTO' after the sink"},
         {"FROM /* INTO BrokeredEndpoint", "expected '(' after BrokeredEndpoint"},
         {"FROM /* INTO BrokeredEndpoint(/modules/m/inputs/i)", "expected a quoted endpoint"},
-        {"FROM /* INTO BrokeredEndpoint(\"/modules/m/inputs/i\"", "expected ')' after the endpoint"},
+        {"FROM /* INTO BrokeredEndpoint(\"/modules/m/inputs/i\"",
+         "expected ')' after the endpoint"},
         {"FROM /* INTO $upstream.x", "expected a sink after INTO"},
         {"FROM /* INTO AND", "expected a sink after INTO, found 'AND'"},
     }));

@@ -7,9 +7,9 @@
 #include "cli/command.h"
 #include "cli/metrics_commands.h"
 #include "cli/procfs.h"
-#include "cli/store_commands.h"
 #include "cli/runtime_control.h"
 #include "cli/service_binaries.h"
+#include "cli/store_commands.h"
 #include "cli/supervisor.h"
 #include "common/edge_home.h"
 
@@ -76,9 +76,9 @@ int RunEdgectl(int argc, char** argv) {
   }
 
   if (action) {
-    return action(CommandContext{
-        .edge_home = home,
-        .format = output == "json" ? OutputFormat::kJson : OutputFormat::kTable});
+    return action(
+        CommandContext{.edge_home = home,
+                       .format = output == "json" ? OutputFormat::kJson : OutputFormat::kTable});
   }
   if (up->parsed()) {
     return Up({.edge_home = home,

@@ -20,12 +20,12 @@
 #ifndef EDGE_CLI_RUNTIME_CONTROL_H_
 #define EDGE_CLI_RUNTIME_CONTROL_H_
 
-#include "cli/command.h"
 #include <filesystem>
 #include <ostream>
 #include <string>
 
 #include "absl/time/time.h"
+#include "cli/command.h"
 
 namespace edge::cli {
 
@@ -56,7 +56,6 @@ struct DownOptions {
   absl::Duration timeout = absl::Seconds(60);
 };
 int Down(const DownOptions& options, std::ostream& out, std::ostream& err);
-
 
 struct StatusOptions {
   std::filesystem::path edge_home;

@@ -15,6 +15,24 @@ echo
 echo "== edgectl status"
 "$bin/edgectl" status
 echo
+echo "== edgectl identity list          (created by edge-store on first start)"
+"$bin/edgectl" identity list
+echo
+echo "== edgectl identity add demo-sensor; its connection string for an IoT Hub SDK client"
+"$bin/edgectl" identity add demo-sensor >/dev/null 2>&1 || true
+"$bin/edgectl" identity show demo-sensor --connection-string
+echo
+echo "== edgectl twin patch demo-sensor --desired '{\"interval\": 5}'; edgectl twin get demo-sensor"
+"$bin/edgectl" twin patch demo-sensor --desired '{"interval": 5}' >/dev/null
+"$bin/edgectl" twin get demo-sensor
+echo
+echo "== edgectl store stats"
+"$bin/edgectl" store stats
+echo
+echo "== edgectl metrics store   (first lines)"
+"$bin/edgectl" metrics store > "$EDGE_HOME/metrics.txt"
+grep -v '^#' "$EDGE_HOME/metrics.txt" | sed -n 1,8p
+echo
 echo "== the runtime's files"
 (cd "$EDGE_HOME" && find . -maxdepth 2 | sort | sed 's/^/   /')
 echo

@@ -89,6 +89,13 @@ StoreGrpcService::Metrics::Metrics(MetricsRegistry* registry)
           "edge_store_expired_entries_total",
           "Queue entries that expired before delivery, over the life of the database (read "
           "from the store at each scrape).")),
+      dropped_entries(registry->AddCounter(
+          "edge_store_dropped_entries_total",
+          "Queue entries dropped by the drop-oldest policy before delivery, over the life of the "
+          "database (read from the store at each scrape).")),
+      used_bytes(registry->AddGauge(
+          "edge_store_used_bytes",
+          "Bytes the byte cap counts: stored messages plus a fixed overhead per queue entry.")),
       queues(registry->AddGauge("edge_store_queues", "Queues in the store (read at each scrape).")),
       queued_entries(registry->AddGauge(
           "edge_store_queued_entries",
@@ -182,11 +189,15 @@ void StoreGrpcService::CollectQueueStats() {
     return;
   }
   uint64_t expired = 0;
+  uint64_t dropped = 0;
   uint64_t queued = 0;
   for (const v1::QueueInfo& queue : *queues) {
     expired += queue.expired();
+    dropped += queue.dropped();
     queued += queue.depth();
   }
+  metrics_.dropped_entries.SetTotal(dropped);
+  metrics_.used_bytes.Set(static_cast<double>(store_->used_bytes()));
   metrics_.queues.Set(static_cast<double>(queues->size()));
   metrics_.queued_entries.Set(static_cast<double>(queued));
   // The store keeps this count in the database, so it survives restarts: a counter whose total

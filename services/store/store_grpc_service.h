@@ -62,6 +62,8 @@ class StoreGrpcService final : public v1::MessageStore::CallbackService {
     Gauge& read_streams;
     Counter& checkpoints;
     Counter& expired_entries;
+    Counter& dropped_entries;
+    Gauge& used_bytes;
     Gauge& queues;
     Gauge& queued_entries;
     Counter& stats_failures;

@@ -45,11 +45,16 @@ absl::StatusOr<StoreOptions> StoreOptions::FromConfig(const Config& config,
 
 namespace {
 
-// Runs QueueStore::Reclaim every `interval` on its own thread until destroyed.
+// Runs QueueStore::Reclaim every `interval` on its own thread until destroyed. A failed pass is
+// logged and counted; the next one retries.
 class Reclaimer {
  public:
-  Reclaimer(QueueStore* store, absl::Duration interval)
-      : store_(store), interval_(interval), thread_([this] { Run(); }) {}
+  Reclaimer(QueueStore* store, absl::Duration interval, MetricsRegistry* metrics)
+      : store_(store),
+        interval_(interval),
+        failures_(metrics->AddCounter("edge_store_reclaim_failures_total",
+                                      "Reclamation passes that failed (logged at warn).")),
+        thread_([this] { Run(); }) {}
   ~Reclaimer() {
     {
       absl::MutexLock lock(&mu_);
@@ -66,6 +71,7 @@ class Reclaimer {
       absl::StatusOr<ReclaimResult> result = store_->Reclaim();
       if (!result.ok()) {
         spdlog::warn("reclamation failed: {}", result.status().ToString());
+        failures_.Increment();
       } else if (result->expired_entries > 0) {
         spdlog::info("reclaimed {} expired entries ({} bytes)", result->expired_entries,
                      result->freed_bytes);
@@ -76,6 +82,7 @@ class Reclaimer {
 
   QueueStore* const store_;
   const absl::Duration interval_;
+  Counter& failures_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
@@ -93,9 +100,9 @@ absl::Status RunStore(const ServiceContext& context) {
                    Registry::Open(options.registry, SystemClock::Get()));
   RETURN_IF_ERROR(registry->EnsureEdgeDevice(options.device.id));
   spdlog::info("database {}, edge device {}", options.queues.database.string(), options.device.id);
-  Reclaimer reclaimer(queues.get(), options.reclaim_interval);
-  MetricsRegistry metrics;  // outlives the services and the runner that use it
-  StreamWaker waker;        // resumes and, at shutdown, ends ReadQueue and Watch streams
+  MetricsRegistry metrics;  // outlives the services, the reclaimer and the runner that use it
+  Reclaimer reclaimer(queues.get(), options.reclaim_interval, &metrics);
+  StreamWaker waker;  // resumes and, at shutdown, ends ReadQueue and Watch streams
   StoreGrpcService service(queues.get(), &waker, &metrics);
   TwinGrpcService twins(registry.get());
   IdentityGrpcService identities(registry.get());

@@ -1,8 +1,14 @@
 #include "services/store/following_stream.h"
 
+#include <atomic>
 #include <vector>
 
 namespace edge::store {
+
+uint64_t NewWaiterId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
 
 StreamWaker::StreamWaker() : thread_([this] { Run(); }) {}
 

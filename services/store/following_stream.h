@@ -35,6 +35,10 @@
 
 namespace edge::store {
 
+// A process-wide unique id for a Source to register its wake-up under (QueueStore and Registry
+// key their waiters by it).
+uint64_t NewWaiterId();
+
 // What StreamWaker needs of a stream, whatever its response type.
 class WakeableStream {
  public:

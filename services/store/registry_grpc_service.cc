@@ -35,7 +35,7 @@ class WatchSource final : public FollowingStream<v1::WatchResponse>::Source {
         filter_(std::move(filter)),
         cursor_(cursor),
         in_snapshot_(snapshot),
-        waiter_id_(NextWaiterId()) {
+        waiter_id_(NewWaiterId()) {
     // Changes after this sequence follow the snapshot; whatever the snapshot reads later is newer
     // still, and replaying those changes over it converges on the same state.
     if (in_snapshot_) cursor_ = registry_->LastSequence();
@@ -73,11 +73,6 @@ class WatchSource final : public FollowingStream<v1::WatchResponse>::Source {
   void CancelWait() override { registry_->CancelNotify(waiter_id_); }
 
  private:
-  static uint64_t NextWaiterId() {
-    static std::atomic<uint64_t> next{1};
-    return next.fetch_add(1);
-  }
-
   Registry* const registry_;
   const ChangeFilter filter_;
   uint64_t cursor_;

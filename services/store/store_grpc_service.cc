@@ -29,7 +29,7 @@ class QueueSource final : public FollowingStream<v1::ReadQueueResponse>::Source 
         queue_(std::move(queue)),
         next_(next),
         page_size_(page_size),
-        waiter_id_(NextWaiterId()),
+        waiter_id_(NewWaiterId()),
         read_entries_(read_entries),
         read_streams_(read_streams) {
     read_streams_->Increment();
@@ -54,11 +54,6 @@ class QueueSource final : public FollowingStream<v1::ReadQueueResponse>::Source 
   void CancelWait() override { store_->CancelNotify(queue_, waiter_id_); }
 
  private:
-  static uint64_t NextWaiterId() {
-    static std::atomic<uint64_t> next{1};
-    return next.fetch_add(1);
-  }
-
   QueueStore* const store_;
   const QueueHandle queue_;
   uint64_t next_;

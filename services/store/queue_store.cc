@@ -625,7 +625,10 @@ absl::StatusOr<ReclaimResult> QueueStore::Reclaim() {
   RETURN_IF_ERROR(RunSqlite("deleting expired entries", [&] {
     SQLite::Transaction txn(writer_->db());
     freed = DeleteEntries(
-        writer_->db(), "expires_ms != 0 AND expires_ms <= ?1",
+        // At most 10,000 per pass, so that appends never wait long on a big expiry.
+        writer_->db(),
+        "(queue_id, offset) IN (SELECT queue_id, offset FROM entries WHERE expires_ms != 0 AND "
+        "expires_ms <= ?1 LIMIT 10000)",
         [&](SQLite::Statement& st) { st.bind(1, now_ms); }, "expired_count");
     txn.commit();
   }));

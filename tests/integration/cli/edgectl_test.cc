@@ -340,6 +340,7 @@ TEST_F(EdgectlTest, DownStopsServicesLeftByAKilledSupervisor) {
   nlohmann::json status = StatusJson();
   const pid_t supervisor_pid = Pid(status["supervisor"]);
   const pid_t store_pid = Pid(Service(status, "store"));
+  const pid_t hub_pid = Pid(Service(status, "hub"));
   ASSERT_GT(supervisor_pid, 0);
   ASSERT_EQ(::kill(supervisor_pid, SIGKILL), 0);
   ASSERT_TRUE(WaitUntilGone(supervisor_pid, absl::Seconds(5)));
@@ -353,6 +354,8 @@ TEST_F(EdgectlTest, DownStopsServicesLeftByAKilledSupervisor) {
   EXPECT_EQ(down.exit_code, 0) << down.output;
   EXPECT_THAT(down.output, HasSubstr(absl::StrCat("stopped store (pid ", store_pid)));
   EXPECT_TRUE(WaitUntilGone(store_pid, absl::Seconds(1)));
+  // The hub's broker is not edge-hub any more (it execs mosquitto): it stops with its supervisor.
+  EXPECT_TRUE(WaitUntilGone(hub_pid, absl::Seconds(5)));
   EXPECT_THAT(ProcessesUsingHome(), IsEmpty());
 }
 

@@ -1,0 +1,183 @@
+#include "services/hub/plugin/hub_plugin.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "services/hub/plugin/hub_grpc_service.h"
+
+namespace edge::hub {
+namespace {
+
+constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
+
+std::string RandomHex(size_t bytes) {
+  std::random_device random;
+  std::string raw;
+  for (size_t i = 0; i < bytes; ++i) raw.push_back(static_cast<char>(random() & 0xff));
+  return absl::BytesToHexString(raw);
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// Blocks the signals the broker handles in the calling thread for this object's life, so that the
+// threads started meanwhile (gRPC's, which start more of their own) never take them.
+class BrokerSignalsBlocked {
+ public:
+  BrokerSignalsBlocked() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE}) {
+      sigaddset(&signals, signal);
+    }
+    ::pthread_sigmask(SIG_BLOCK, &signals, &previous_);
+  }
+  ~BrokerSignalsBlocked() { ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+
+ private:
+  sigset_t previous_;
+};
+
+}  // namespace
+
+absl::StatusOr<PluginOptions> PluginOptions::Parse(
+    const std::vector<std::pair<std::string, std::string>>& options) {
+  PluginOptions parsed;
+  for (const auto& [key, value] : options) {
+    if (key == "edge_home") {
+      parsed.edge_home = value;
+    } else if (key == "grpc_listen") {
+      parsed.grpc_listen = value;
+    } else if (key == "wake_socket") {
+      parsed.wake_socket = value;
+    } else if (key == "plain_port") {
+      if (!absl::SimpleAtoi(value, &parsed.plain_port) || parsed.plain_port < 0 ||
+          parsed.plain_port > 65535) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("plugin_opt_plain_port: \"", value, "\" is not a port"));
+      }
+    } else if (key == "log_level") {
+      parsed.log_level = value;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("plugin_opt_", key, ": unknown option"));
+    }
+  }
+  if (parsed.edge_home.empty()) return absl::InvalidArgumentError("plugin_opt_edge_home: missing");
+  if (parsed.wake_socket.empty()) {
+    return absl::InvalidArgumentError("plugin_opt_wake_socket: missing");
+  }
+  if (parsed.grpc_listen.empty()) parsed.grpc_listen = "unix";
+  return parsed;
+}
+
+HubPlugin::HubPlugin(PluginOptions options)
+    : options_(std::move(options)),
+      instance_id_(RandomHex(16)),
+      wake_password_(RandomHex(32)),
+      started_at_(absl::Now()),
+      auth_denied_(metrics_.AddCounter("edge_hub_auth_denied_total",
+                                       "MQTT connections refused by the hub's BASIC_AUTH.")),
+      wake_failures_(metrics_.AddCounter(
+          "edge_hub_wake_failures_total",
+          "Wake-ups that could not reach the broker's wake listener (TICK then waits up to 100 "
+          "ms).")),
+      queue_(SystemClock::Get()),
+      wake_(options_.wake_socket, absl::StrCat("$edge-hub-wake-", instance_id_), wake_password_) {}
+
+HubPlugin::~HubPlugin() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions options) {
+  RETURN_IF_ERROR(InitLogging("hub", options.log_level));
+  ASSIGN_OR_RETURN(ListenAddress address,
+                   ParseListen(options.grpc_listen, options.edge_home, "hub"));
+  std::unique_ptr<HubPlugin> plugin(new HubPlugin(std::move(options)));
+  plugin->grpc_service_ = std::make_unique<HubGrpcService>(plugin.get());
+  plugin->runner_ = std::make_unique<ServiceRunner>("hub", address, kShutdownGrace);
+  plugin->runner_->SetMetrics(&plugin->metrics_, MetricsHttpOptions{});
+  {
+    BrokerSignalsBlocked blocked;
+    RETURN_IF_ERROR(plugin->runner_->Start({plugin->grpc_service_.get()}));
+  }
+  spdlog::info("hub plugin started (instance {}, broker pid {})", plugin->instance_id_, ::getpid());
+  return plugin;
+}
+
+void HubPlugin::OnTick() {
+  ticks_.fetch_add(1, std::memory_order_relaxed);
+  queue_.Drain();
+}
+
+bool HubPlugin::OnBasicAuth(const char* client_id, const char* username, const char* password) {
+  if (username != nullptr && password != nullptr &&
+      WakeClient::kUsername == std::string(username) &&
+      ConstantTimeEquals(password, wake_password_)) {
+    return true;
+  }
+  auth_denied_.Increment();
+  spdlog::warn(
+      "hub: refusing client \"{}\" (username \"{}\"): authentication is not implemented yet",
+      client_id != nullptr ? client_id : "", username != nullptr ? username : "");
+  return false;
+}
+
+bool HubPlugin::OnAclCheck(const char* client_id, const char* topic, int access) {
+  spdlog::debug("hub: denying access {} to \"{}\" for client \"{}\"", access,
+                topic != nullptr ? topic : "", client_id != nullptr ? client_id : "");
+  return false;
+}
+
+void HubPlugin::QueryStatus(std::function<void(absl::StatusOr<HubStatus>)> done) {
+  auto task = [this, done](absl::Duration queued_for) {
+    HubStatus status;
+    status.instance_id = instance_id_;
+    status.broker_pid = ::getpid();
+    status.listeners.emplace_back("wake", absl::StrCat("unix:", options_.wake_socket.string()));
+    if (options_.plain_port != 0) {
+      status.listeners.emplace_back("plain", absl::StrCat("127.0.0.1:", options_.plain_port));
+    }
+    status.uptime = absl::Now() - started_at_;
+    status.last_wake_latency_us = absl::ToInt64Microseconds(queued_for);
+    status.ticks = ticks_.load(std::memory_order_relaxed);
+    done(std::move(status));
+  };
+  if (!RunOnBroker(std::move(task))) done(absl::UnavailableError("the hub is shutting down"));
+}
+
+bool HubPlugin::RunOnBroker(BrokerWorkQueue::Task task) {
+  switch (queue_.Post(std::move(task))) {
+    case BrokerWorkQueue::PostResult::kClosed:
+      return false;
+    case BrokerWorkQueue::PostResult::kQueued:
+      return true;
+    case BrokerWorkQueue::PostResult::kFirst:
+      break;
+  }
+  if (absl::Status woken = wake_.Wake(); !woken.ok()) {
+    wake_failures_.Increment();
+    spdlog::warn("hub: {}; queued work waits for the next TICK", woken.message());
+  }
+  return true;
+}
+
+void HubPlugin::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  queue_.RunAndClose();
+  if (runner_ != nullptr) runner_->Shutdown();
+  wake_.Close();
+  spdlog::info("hub plugin stopped");
+}
+
+}  // namespace edge::hub

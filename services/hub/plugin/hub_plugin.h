@@ -1,0 +1,112 @@
+// HubPlugin: everything the hub runs inside the mosquitto broker, and its lifecycle.
+//
+// Created by mosquitto_plugin_init (plugin_entry.cc) on the broker thread, which then registers the
+// broker callbacks with the plugin as their userdata; destroyed by mosquitto_plugin_cleanup, also
+// on the broker thread, after the callbacks are unregistered. It owns:
+//   - the worker part: a gRPC server (edge.hub.v1.Hub, health, reflection, metrics) on gRPC's own
+//     threads, started with the termination signals blocked so that only the broker handles them;
+//   - the BrokerWorkQueue that worker threads post to and TICK drains, and the WakeClient that
+//     makes an idle broker run TICK at once.
+// Broker-thread methods (On*) decide from in-memory state only and never block.
+//
+// Example (plugin_entry.cc):
+//   ASSIGN_OR_RETURN(PluginOptions options, PluginOptions::Parse(opts));
+//   ASSIGN_OR_RETURN(std::unique_ptr<HubPlugin> plugin, HubPlugin::Start(options));
+//   ... mosquitto_callback_register(id, MOSQ_EVT_TICK, OnTick, nullptr, plugin.get());
+#ifndef EDGE_SERVICES_HUB_PLUGIN_HUB_PLUGIN_H_
+#define EDGE_SERVICES_HUB_PLUGIN_HUB_PLUGIN_H_
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/metrics.h"
+#include "common/service_runner.h"
+#include "services/hub/plugin/broker_work_queue.h"
+#include "services/hub/plugin/wake_client.h"
+
+namespace edge::hub {
+
+// The plugin_opt_* lines edge-hub writes into mosquitto.conf.
+struct PluginOptions {
+  std::filesystem::path edge_home;    // plugin_opt_edge_home (required)
+  std::string grpc_listen;            // plugin_opt_grpc_listen: "unix:/path" or "host:port"
+  std::filesystem::path wake_socket;  // plugin_opt_wake_socket (required)
+  int plain_port = 0;                 // plugin_opt_plain_port
+  std::string log_level = "info";     // plugin_opt_log_level
+
+  // INVALID_ARGUMENT naming the option for an unknown key, a missing required key or a bad value.
+  static absl::StatusOr<PluginOptions> Parse(
+      const std::vector<std::pair<std::string, std::string>>& options);
+};
+
+// What GetHubInfo reports.
+struct HubStatus {
+  std::string instance_id;
+  int64_t broker_pid = 0;
+  std::vector<std::pair<std::string, std::string>> listeners;  // kind, address
+  absl::Duration uptime;
+  int64_t last_wake_latency_us = -1;
+  int64_t ticks = 0;
+};
+
+class HubGrpcService;
+
+class HubPlugin {
+ public:
+  // Starts logging, the gRPC server and the wake client. UNAVAILABLE / ALREADY_EXISTS when the gRPC
+  // address cannot be bound (see ServiceRunner::Start).
+  static absl::StatusOr<std::unique_ptr<HubPlugin>> Start(PluginOptions options);
+  ~HubPlugin();
+
+  // Broker thread, on TICK: runs the queued work.
+  void OnTick();
+  // Broker thread, on BASIC_AUTH: true only for the hub's own wake client (a per-start secret).
+  // Every other client is refused for now (authentication is not built yet), with a log line and
+  // a counter.
+  bool OnBasicAuth(const char* client_id, const char* username, const char* password);
+  // Broker thread, on ACL_CHECK: denies everything for now (nobody but the wake client connects,
+  // and it never publishes or subscribes).
+  bool OnAclCheck(const char* client_id, const char* topic, int access);
+
+  // Any thread: builds a HubStatus on the broker thread (so the reported latency is this call's
+  // own queued → TICK latency) and calls `done` there; with UNAVAILABLE at once if the hub is
+  // shutting down. `done` must not block.
+  void QueryStatus(std::function<void(absl::StatusOr<HubStatus>)> done);
+
+  // Broker thread, from cleanup: runs what is still queued, refuses new work, shuts the gRPC
+  // server down (joining its threads) and closes the wake connection. Idempotent.
+  void Stop();
+
+ private:
+  explicit HubPlugin(PluginOptions options);
+
+  // Posts `task` and wakes the broker when the queue was empty. False when shutting down.
+  bool RunOnBroker(BrokerWorkQueue::Task task);
+
+  const PluginOptions options_;
+  const std::string instance_id_;
+  const std::string wake_password_;  // the wake client's, random per start; never leaves memory
+  const absl::Time started_at_;
+  MetricsRegistry metrics_;
+  Counter& auth_denied_;
+  Counter& wake_failures_;
+  BrokerWorkQueue queue_;
+  WakeClient wake_;
+  std::atomic<int64_t> ticks_{0};
+  std::unique_ptr<HubGrpcService> grpc_service_;
+  std::unique_ptr<ServiceRunner> runner_;
+  bool stopped_ = false;
+};
+
+}  // namespace edge::hub
+
+#endif  // EDGE_SERVICES_HUB_PLUGIN_HUB_PLUGIN_H_

@@ -53,34 +53,22 @@ void NoteUndefined(EvalState& state, const std::string& what) {
   if (state.trace != nullptr) state.trace->NoteUndefined(what);
 }
 
-class AppProperty final : public Expr {
+// `name` (an application property) or `{$name}` (a system property): a lookup in one of the
+// message's two property lists, chosen at compile time.
+class PropertyRef final : public Expr {
  public:
-  AppProperty(std::string name, std::string text)
-      : name_(std::move(name)), text_(std::move(text)) {}
+  using List = absl::Span<const Property> MessageView::*;
+  PropertyRef(List list, std::string name, std::string text)
+      : list_(list), name_(std::move(name)), text_(std::move(text)) {}
   Value Eval(EvalState& state) const override {
-    const Property* p = FindProperty(state.message.message().application_properties, name_);
+    const Property* p = FindProperty(state.message.message().*list_, name_);
     if (p != nullptr) return Value::StringView(p->value);
     NoteUndefined(state, text_);
     return Value::Undefined();
   }
 
  private:
-  std::string name_;
-  std::string text_;
-};
-
-class SystemProperty final : public Expr {
- public:
-  SystemProperty(std::string name, std::string text)
-      : name_(std::move(name)), text_(std::move(text)) {}
-  Value Eval(EvalState& state) const override {
-    const Property* p = FindProperty(state.message.message().system_properties, name_);
-    if (p != nullptr) return Value::StringView(p->value);
-    NoteUndefined(state, text_);
-    return Value::Undefined();
-  }
-
- private:
+  List list_;
   std::string name_;
   std::string text_;
 };
@@ -498,13 +486,16 @@ class Compiler {
       case AstKind::kLiteral:
         return Compiled{std::make_unique<Constant>(node.literal), TypeOf(node.literal)};
       case AstKind::kProperty:
-        return Compiled{std::make_unique<AppProperty>(node.name, node.text), StaticType::kString};
+        return Compiled{std::make_unique<PropertyRef>(&MessageView::application_properties,
+                                                      node.name, node.text),
+                        StaticType::kString};
       case AstKind::kDollarName:
         return Compiled{std::make_unique<DollarProperty>(node.name, node.text),
                         StaticType::kString};
       case AstKind::kSystemProperty:
-        return Compiled{std::make_unique<SystemProperty>(node.name, node.text),
-                        StaticType::kString};
+        return Compiled{
+            std::make_unique<PropertyRef>(&MessageView::system_properties, node.name, node.text),
+            StaticType::kString};
       case AstKind::kBodyQuery:
         return Compiled{std::make_unique<BodyQuery>(node.forced ? std::string() : node.name,
                                                     node.path, node.text, keep_containers),

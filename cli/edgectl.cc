@@ -4,6 +4,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "cli/certs_commands.h"
 #include "cli/command.h"
 #include "cli/metrics_commands.h"
 #include "cli/procfs.h"
@@ -48,6 +49,7 @@ int RunEdgectl(int argc, char** argv) {
   Action action;
   AddStoreCommands(app, &action);
   AddMetricsCommands(app, &action);
+  AddCertsCommands(app, &action);
 
   // Internal: what `up` runs in the background. An empty group hides it from --help.
   CLI::App* supervise = app.add_subcommand("supervise", "run the supervisor in the foreground");

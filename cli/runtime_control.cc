@@ -21,6 +21,7 @@
 #include "cli/runtime_files.h"
 #include "cli/service_binaries.h"
 #include "cli/table.h"
+#include "common/certs.h"
 #include "common/config.h"
 #include "common/edge_home.h"
 #include "common/health_check.h"
@@ -190,6 +191,24 @@ int Up(const UpOptions& options, std::ostream& out, std::ostream& err) {
   }
   absl::StatusOr<Config> config = Config::LoadFile(ConfigPath(home));
   if (!config.ok()) return fail(kExitUsage, config.status().message());
+  // The hub serves TLS with these; a home that has them (made by `edgectl certs init`, or the
+  // operator's own) keeps them.
+  if (!EdgeCertificatesPresent(CertsDir(home))) {
+    absl::StatusOr<DeviceConfig> device = DeviceConfig::FromConfig(*config);
+    if (!device.ok()) return fail(kExitUsage, device.status().message());
+    if (absl::Status s = CreateEdgeCertificates(CertsDir(home), device->hostname, /*force=*/false);
+        !s.ok()) {
+      if (absl::IsAlreadyExists(s)) {
+        return fail(kExitFailure,
+                    absl::StrCat(CertsDir(home).string(),
+                                 " has only some of the certificate files; run `edgectl certs "
+                                 "init --force` to replace them all"));
+      }
+      return fail(absl::IsInvalidArgument(s) ? kExitUsage : kExitFailure, s.message());
+    }
+    out << "created the device CA and the hub server certificate in " << CertsDir(home).string()
+        << "\n";
+  }
 
   if (std::optional<pid_t> pid = RunningSupervisor(home)) {
     out << "the edge runtime is already running (supervisor pid " << *pid << ", EDGE_HOME "

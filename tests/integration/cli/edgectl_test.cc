@@ -498,5 +498,52 @@ TEST_F(EdgectlTest, QueueListAndStoreStatsShowWhatIsStored) {
   EXPECT_THAT(table.out, HasSubstr("of 1.00 GiB"));
 }
 
+TEST_F(EdgectlTest, UpCreatesTheCertificatesThatCertsShowLists) {
+  CommandResult up = Up();
+  EXPECT_THAT(up.out, HasSubstr("created the device CA"));
+  const std::filesystem::path certs = home_ / "certs";
+  for (const char* name : {"ca.pem", "ca.key.pem", "server.pem", "server.key.pem"}) {
+    EXPECT_TRUE(std::filesystem::exists(certs / name)) << name;
+  }
+  EXPECT_EQ(std::filesystem::status(certs / "server.key.pem").permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  CommandResult show = Run({"certs", "show", "-o", "json"});
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  nlohmann::json doc = nlohmann::json::parse(show.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_TRUE(doc.is_array() && doc.size() == 2) << show.out;
+  EXPECT_EQ(doc[0]["name"], "ca");
+  EXPECT_EQ(doc[0]["is_ca"], true);
+  EXPECT_EQ(doc[1]["name"], "server");
+  EXPECT_EQ(doc[1]["path"], (certs / "server.pem").string());
+  EXPECT_EQ(doc[1]["sans"], nlohmann::json({"DNS:localhost", "IP:127.0.0.1"}));
+  EXPECT_THAT(Text(doc[1], "not_after"), Not(IsEmpty()));
+
+  CommandResult table = Run({"certs", "show"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_THAT(table.out, HasSubstr("DNS:localhost,IP:127.0.0.1"));
+
+  // A second `up` keeps the certificates it finds.
+  const std::string ca = ReadFile(certs / "ca.pem");
+  CommandResult again = Up();
+  EXPECT_THAT(again.out, Not(HasSubstr("created the device CA")));
+  EXPECT_EQ(ReadFile(certs / "ca.pem"), ca);
+}
+
+TEST_F(EdgectlTest, CertsInitRefusesToOverwriteWithoutForce) {
+  CommandResult init = Run({"certs", "init"});
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  const std::string ca = ReadFile(home_ / "certs" / "ca.pem");
+
+  CommandResult again = Run({"certs", "init"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_THAT(again.err, HasSubstr("already exists; pass --force"));
+  EXPECT_EQ(ReadFile(home_ / "certs" / "ca.pem"), ca);
+
+  CommandResult forced = Run({"certs", "init", "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_NE(ReadFile(home_ / "certs" / "ca.pem"), ca);
+}
+
 }  // namespace
 }  // namespace edge::cli

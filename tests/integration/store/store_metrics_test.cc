@@ -155,7 +155,16 @@ TEST_F(StoreMetricsTest, StreamedEntriesAndCheckpointsAreCounted) {
   ASSERT_TRUE(Checkpoint(Queue("a"), 2).ok());
   ASSERT_TRUE(Checkpoint(Queue("a"), 1).ok());  // behind the checkpoint: accepted, no change
 
+  // A finished stream is torn down on the server just after its client saw the end, so the
+  // stream gauge and the handled count settle a moment later.
   std::map<std::string, std::string> samples = GrpcSamples();
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (
+      (samples["edge_store_read_streams"] != "0" || samples[Handled("ReadQueue", "OK")] != "2") &&
+      absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+    samples = GrpcSamples();
+  }
   EXPECT_EQ(samples["edge_store_read_entries_total"], "6");
   EXPECT_EQ(samples["edge_store_read_streams"], "0");
   EXPECT_EQ(samples["edge_store_checkpoints_total"], "2");

@@ -217,10 +217,18 @@ class Not final : public Expr {
   ExprPtr operand_;
 };
 
-class Arithmetic final : public Expr {
+// The two operands every binary node evaluates.
+class BinaryExpr : public Expr {
+ protected:
+  BinaryExpr(ExprPtr left, ExprPtr right) : left_(std::move(left)), right_(std::move(right)) {}
+  ExprPtr left_;
+  ExprPtr right_;
+};
+
+class Arithmetic final : public BinaryExpr {
  public:
   Arithmetic(AstOp op, ExprPtr left, ExprPtr right)
-      : op_(op), left_(std::move(left)), right_(std::move(right)) {}
+      : BinaryExpr(std::move(left), std::move(right)), op_(op) {}
   Value Eval(EvalState& state) const override {
     const Value l = left_->Eval(state);
     if (!l.is_number()) return Value::Undefined();
@@ -247,13 +255,11 @@ class Arithmetic final : public Expr {
 
  private:
   AstOp op_;
-  ExprPtr left_;
-  ExprPtr right_;
 };
 
-class Concat final : public Expr {
+class Concat final : public BinaryExpr {
  public:
-  Concat(ExprPtr left, ExprPtr right) : left_(std::move(left)), right_(std::move(right)) {}
+  Concat(ExprPtr left, ExprPtr right) : BinaryExpr(std::move(left), std::move(right)) {}
   Value Eval(EvalState& state) const override {
     const Value l = left_->Eval(state);
     if (!l.is_string()) return Value::Undefined();
@@ -261,10 +267,6 @@ class Concat final : public Expr {
     if (!r.is_string()) return Value::Undefined();
     return Value::String(absl::StrCat(l.string(), r.string()));
   }
-
- private:
-  ExprPtr left_;
-  ExprPtr right_;
 };
 
 // Values of different kinds do not compare (Undefined), as in IoT Hub; null equals null; false
@@ -306,10 +308,10 @@ Value CompareValues(AstOp op, const Value& a, const Value& b) {
   }
 }
 
-class Compare final : public Expr {
+class Compare final : public BinaryExpr {
  public:
   Compare(AstOp op, ExprPtr left, ExprPtr right)
-      : op_(op), left_(std::move(left)), right_(std::move(right)) {}
+      : BinaryExpr(std::move(left), std::move(right)), op_(op) {}
   Value Eval(EvalState& state) const override {
     const Value l = left_->Eval(state);
     if (!l.is_primitive()) return Value::Undefined();
@@ -318,8 +320,6 @@ class Compare final : public Expr {
 
  private:
   AstOp op_;
-  ExprPtr left_;
-  ExprPtr right_;
 };
 
 // The common shape `reference op literal`: the literal is held here, not evaluated.
@@ -354,9 +354,9 @@ AstOp Mirror(AstOp op) {
 }
 
 // Three-valued: False wins over Undefined, so `Undefined AND False` is False.
-class And final : public Expr {
+class And final : public BinaryExpr {
  public:
-  And(ExprPtr left, ExprPtr right) : left_(std::move(left)), right_(std::move(right)) {}
+  And(ExprPtr left, ExprPtr right) : BinaryExpr(std::move(left), std::move(right)) {}
   Value Eval(EvalState& state) const override {
     const Value l = left_->Eval(state);
     if (l.is_bool() && !l.boolean()) return Value::Bool(false);
@@ -365,16 +365,12 @@ class And final : public Expr {
     if (l.IsTrue() && r.IsTrue()) return Value::Bool(true);
     return Value::Undefined();
   }
-
- private:
-  ExprPtr left_;
-  ExprPtr right_;
 };
 
 // Three-valued: True wins over Undefined, so `Undefined OR True` is True.
-class Or final : public Expr {
+class Or final : public BinaryExpr {
  public:
-  Or(ExprPtr left, ExprPtr right) : left_(std::move(left)), right_(std::move(right)) {}
+  Or(ExprPtr left, ExprPtr right) : BinaryExpr(std::move(left), std::move(right)) {}
   Value Eval(EvalState& state) const override {
     const Value l = left_->Eval(state);
     if (l.IsTrue()) return Value::Bool(true);
@@ -383,24 +379,16 @@ class Or final : public Expr {
     if (l.is_bool() && r.is_bool()) return Value::Bool(false);
     return Value::Undefined();
   }
-
- private:
-  ExprPtr left_;
-  ExprPtr right_;
 };
 
-class Coalesce final : public Expr {
+class Coalesce final : public BinaryExpr {
  public:
-  Coalesce(ExprPtr left, ExprPtr right) : left_(std::move(left)), right_(std::move(right)) {}
+  Coalesce(ExprPtr left, ExprPtr right) : BinaryExpr(std::move(left), std::move(right)) {}
   Value Eval(EvalState& state) const override {
     Value l = left_->Eval(state);
     if (!l.is_undefined()) return l;
     return right_->Eval(state);
   }
-
- private:
-  ExprPtr left_;
-  ExprPtr right_;
 };
 
 class Call final : public Expr {

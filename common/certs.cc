@@ -1,12 +1,7 @@
 #include "common/certs.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <memory>
 #include <system_error>
@@ -204,45 +199,6 @@ absl::StatusOr<std::string> PrivateKeyPem(EVP_PKEY* key) {
   return BioContents(bio.get());
 }
 
-// Writes `contents` to a temporary file created with `mode` (so a key is never readable by
-// others, not even briefly), then renames it over `path`.
-absl::Status WriteFileWithMode(const std::filesystem::path& path, const std::string& contents,
-                               mode_t mode) {
-  const std::string tmp = path.string() + ".tmp";
-  auto os_error = [&](absl::string_view what) {
-    return absl::InternalError(absl::StrCat(what, " ", tmp, ": ", std::strerror(errno)));
-  };
-  ::unlink(tmp.c_str());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return os_error("cannot create");
-  size_t written = 0;
-  while (written < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status s = os_error("cannot write");
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    written += static_cast<size_t>(n);
-  }
-  // The umask may have narrowed `mode`; fchmod sets it exactly.
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    absl::Status s = os_error("cannot finish");
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status s = os_error("cannot rename");
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return absl::OkStatus();
-}
-
 std::string NameText(X509_NAME* name) {
   BioPtr bio(BIO_new(BIO_s_mem()));
   if (bio == nullptr || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return "";
@@ -366,10 +322,10 @@ absl::Status CreateEdgeCertificates(const std::filesystem::path& dir, absl::stri
 
   RETURN_IF_ERROR(EnsureDirectory(dir, 0750));
   // Keys first: a certificate on disk always has its key next to it.
-  RETURN_IF_ERROR(WriteFileWithMode(CaKeyPath(dir), ca_key_pem, 0600));
-  RETURN_IF_ERROR(WriteFileWithMode(CaCertPath(dir), ca_pem, 0644));
-  RETURN_IF_ERROR(WriteFileWithMode(ServerKeyPath(dir), server_key_pem, 0600));
-  RETURN_IF_ERROR(WriteFileWithMode(ServerCertPath(dir), server_pem, 0644));
+  RETURN_IF_ERROR(WriteFileAtomically(CaKeyPath(dir), ca_key_pem, 0600));
+  RETURN_IF_ERROR(WriteFileAtomically(CaCertPath(dir), ca_pem, 0644));
+  RETURN_IF_ERROR(WriteFileAtomically(ServerKeyPath(dir), server_key_pem, 0600));
+  RETURN_IF_ERROR(WriteFileAtomically(ServerCertPath(dir), server_pem, 0644));
   return absl::OkStatus();
 }
 

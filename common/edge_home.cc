@@ -1,5 +1,6 @@
 #include "common/edge_home.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,20 +44,36 @@ absl::Status EnsureDirectory(const std::filesystem::path& dir, mode_t mode) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileAtomically(const std::filesystem::path& path, absl::string_view contents) {
-  std::filesystem::path tmp = path;
-  tmp += absl::StrCat(".tmp.", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp.string()));
+absl::Status WriteFileAtomically(const std::filesystem::path& path, absl::string_view contents,
+                                 mode_t mode) {
+  const std::string tmp = absl::StrCat(path.string(), ".tmp.", ::getpid());
+  auto os_error = [&](absl::string_view what) {
+    return absl::InternalError(absl::StrCat(what, " ", tmp, ": ", std::strerror(errno)));
+  };
+  ::unlink(tmp.c_str());
+  // Created with `mode`, so a key is never readable by others, not even briefly.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return os_error("cannot create");
+  auto fail = [&](absl::string_view what) {
+    absl::Status s = os_error(what);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  };
+  size_t written = 0;
+  while (written < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot write");
+    written += static_cast<size_t>(n);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return absl::InternalError(absl::StrCat("cannot write ", path.string(), ": ", ec.message()));
+  // The umask may have narrowed `mode`; fchmod sets it exactly.
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) return fail("cannot finish");
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = os_error("cannot rename");
+    ::unlink(tmp.c_str());
+    return s;
   }
   return absl::OkStatus();
 }

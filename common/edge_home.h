@@ -30,8 +30,10 @@ inline std::filesystem::path ConfigPath(const std::filesystem::path& home) {
 // Creates `dir` and its parents if missing and sets its mode. INTERNAL with the OS error otherwise.
 absl::Status EnsureDirectory(const std::filesystem::path& dir, mode_t mode);
 
-// Writes `contents` to `path` atomically (temporary file + rename).
-absl::Status WriteFileAtomically(const std::filesystem::path& path, absl::string_view contents);
+// Writes `contents` to `path` atomically: a temporary file created with `mode`, synced, then
+// renamed over `path`. INTERNAL with the OS error.
+absl::Status WriteFileAtomically(const std::filesystem::path& path, absl::string_view contents,
+                                 mode_t mode = 0644);
 
 }  // namespace edge
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/certs.h"
 #include "common/edge_home.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
@@ -62,6 +63,15 @@ absl::StatusOr<std::string> CurrentUser() {
   return std::string(entry->pw_name);
 }
 
+std::string ListenerLine(int port, const std::string& address) {
+  return address.empty() ? absl::StrCat("listener ", port, "\n")
+                         : absl::StrCat("listener ", port, " ", address, "\n");
+}
+
+std::string ListenerAddress(int port, const std::string& address) {
+  return absl::StrCat(address.empty() ? "*" : address, ":", port);
+}
+
 }  // namespace
 
 absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
@@ -73,6 +83,20 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
   hub.edge_home = edge_home;
   hub.log_level = std::string(log_level);
   ASSIGN_OR_RETURN(hub.grpc, ListenAddressFromSection(section, edge_home));
+  ASSIGN_OR_RETURN(hub.bind_address, section.GetString("bind_address", ""));
+  ASSIGN_OR_RETURN(int64_t sas_port, section.GetInt("sas_port", 8883, 0, 65535));
+  hub.sas_port = static_cast<int>(sas_port);
+  ASSIGN_OR_RETURN(int64_t x509_port, section.GetInt("x509_port", 8884, 0, 65535));
+  hub.x509_port = static_cast<int>(x509_port);
+  const std::filesystem::path certs = CertsDir(edge_home);
+  ASSIGN_OR_RETURN(std::string server_cert,
+                   section.GetString("server_cert", ServerCertPath(certs).string()));
+  ASSIGN_OR_RETURN(std::string server_key,
+                   section.GetString("server_key", ServerKeyPath(certs).string()));
+  ASSIGN_OR_RETURN(std::string client_ca, section.GetString("client_ca", CaCertPath(certs).string()));
+  hub.server_cert = server_cert;
+  hub.server_key = server_key;
+  hub.client_ca = client_ca;
   ASSIGN_OR_RETURN(int64_t plain_port, section.GetInt("plain_port", 0, 0, 65535));
   hub.plain_port = static_cast<int>(plain_port);
   ASSIGN_OR_RETURN(std::string mosquitto, section.GetString("mosquitto", "/usr/sbin/mosquitto"));
@@ -82,6 +106,32 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
   hub.plugin = plugin;
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
 
+  if (hub.bind_address.find_first_of(" \t\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hub.bind_address: \"", hub.bind_address, "\" contains whitespace"));
+  }
+  if (hub.sas_port != 0 && hub.sas_port == hub.x509_port) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hub.x509_port: ", hub.x509_port, " is also hub.sas_port"));
+  }
+  if (hub.sas_port != 0 || hub.x509_port != 0) {
+    const bool default_certs = hub.server_cert == ServerCertPath(certs) &&
+                               hub.server_key == ServerKeyPath(certs) &&
+                               hub.client_ca == CaCertPath(certs);
+    if (default_certs && !EdgeCertificatesPresent(certs)) {
+      ASSIGN_OR_RETURN(DeviceConfig device, DeviceConfig::FromConfig(config));
+      RETURN_IF_ERROR(CreateEdgeCertificates(certs, device.hostname, /*force=*/false));
+      spdlog::info("hub: created the device CA and the hub server certificate in {}",
+                   certs.string());
+    }
+    RETURN_IF_ERROR(CheckFile("hub.server_cert", hub.server_cert, R_OK));
+    RETURN_IF_ERROR(CheckFile("hub.server_key", hub.server_key, R_OK));
+    if (hub.x509_port != 0) RETURN_IF_ERROR(CheckFile("hub.client_ca", hub.client_ca, R_OK));
+  }
+  ConfigSection store_section = config.Section("store");
+  ASSIGN_OR_RETURN(ListenAddress store, ListenAddressFromSection(store_section, edge_home));
+  hub.store_target = store.grpc_target;
+  RETURN_IF_ERROR(CheckConfPath("store.listen", hub.store_target));
   RETURN_IF_ERROR(CheckFile("hub.mosquitto", hub.mosquitto, X_OK));
   RETURN_IF_ERROR(CheckFile("hub.plugin", hub.plugin, R_OK));
   RETURN_IF_ERROR(CheckConfPath("hub.listen", hub.grpc.grpc_target));
@@ -108,6 +158,21 @@ std::string RenderBrokerConf(const HubConfig& config) {
       "max_queued_messages 0\n", "max_queued_bytes ", kMaxQueuedBytes, "\n",
       "\n# The hub-only listener of the plugin's wake client.\n", "listener 0 ",
       config.wake_socket.string(), "\n");
+  if (config.sas_port != 0) {
+    absl::StrAppend(&text, "\n# TLS for SAS-token clients (hub.sas_port).\n",
+                    ListenerLine(config.sas_port, config.bind_address), "certfile ",
+                    config.server_cert.string(), "\nkeyfile ", config.server_key.string(), "\n");
+  }
+  if (config.x509_port != 0) {
+    // mosquitto asks for a client certificate only with require_certificate, and then refuses
+    // clients without one: X.509 clients need a listener of their own. BASIC_AUTH still runs (it
+    // would not with use_identity_as_username) and reads the certificate's CN.
+    absl::StrAppend(&text, "\n# TLS for X.509 clients, certificates signed by hub.client_ca.\n",
+                    ListenerLine(config.x509_port, config.bind_address), "certfile ",
+                    config.server_cert.string(), "\nkeyfile ", config.server_key.string(),
+                    "\ncafile ", config.client_ca.string(),
+                    "\nrequire_certificate true\nuse_identity_as_username false\n");
+  }
   if (config.plain_port != 0) {
     absl::StrAppend(&text, "\n# Plain MQTT, loopback only (hub.plain_port).\n", "listener ",
                     config.plain_port, " 127.0.0.1\n");
@@ -116,7 +181,16 @@ std::string RenderBrokerConf(const HubConfig& config) {
                   config.edge_home.string(), "\n", "plugin_opt_grpc_listen ",
                   config.grpc.grpc_target, "\n", "plugin_opt_wake_socket ",
                   config.wake_socket.string(), "\n", "plugin_opt_plain_port ", config.plain_port,
-                  "\n", "plugin_opt_log_level ", config.log_level, "\n");
+                  "\n", "plugin_opt_store ", config.store_target, "\n", "plugin_opt_log_level ",
+                  config.log_level, "\n");
+  if (config.sas_port != 0) {
+    absl::StrAppend(&text, "plugin_opt_sas_listener ",
+                    ListenerAddress(config.sas_port, config.bind_address), "\n");
+  }
+  if (config.x509_port != 0) {
+    absl::StrAppend(&text, "plugin_opt_x509_listener ",
+                    ListenerAddress(config.x509_port, config.bind_address), "\n");
+  }
   return text;
 }
 

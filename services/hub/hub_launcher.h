@@ -20,7 +20,15 @@ namespace edge::hub {
 // The [hub] section, resolved.
 struct HubConfig {
   ListenAddress grpc;                 // `listen`: the hub's gRPC service (default unix)
+  std::string bind_address;           // `bind_address`: the TLS listeners' address ("" = all)
+  int sas_port = 8883;                // `sas_port`: TLS for SAS clients (0 = none)
+  int x509_port = 8884;               // `x509_port`: TLS requiring a client certificate (0 = none)
+  std::filesystem::path server_cert;  // `server_cert`: PEM; default $EDGE_HOME/certs/server.pem
+  std::filesystem::path server_key;   // `server_key`: PEM; default $EDGE_HOME/certs/server.key.pem
+  // `client_ca`: the CA X.509 clients' certificates must chain to; default the device CA.
+  std::filesystem::path client_ca;
   int plain_port = 0;                 // `plain_port`: 0 = no plain MQTT listener (loopback only)
+  std::string store_target;           // [store] listen: where the identities come from
   std::filesystem::path mosquitto;    // `mosquitto`: the broker binary
   std::filesystem::path plugin;       // `plugin`: libedge_hub_plugin.so
   std::filesystem::path wake_socket;  // $EDGE_HOME/run/hub-wake.sock (not configurable)
@@ -30,9 +38,11 @@ struct HubConfig {
   std::string log_level = "info";
 };
 
-// Reads [device] and [hub]. INVALID_ARGUMENT naming the key for an unknown key, a value out of
-// range, a path that does not exist or that the broker's config format cannot hold (whitespace),
-// or a socket path too long for a unix socket address.
+// Reads [device], [hub] and [store] listen. INVALID_ARGUMENT naming the key for an unknown key, a
+// value out of range, a path that does not exist or that the broker's config format cannot hold
+// (whitespace), or a socket path too long for a unix socket address. When a TLS listener is on and
+// the certificate keys are left at their defaults, missing certificates are created first (as
+// `edgectl up` does); a configured certificate that does not exist is an error.
 absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
                                         const std::filesystem::path& edge_home,
                                         absl::string_view log_level);

@@ -24,6 +24,7 @@ grpc::ServerUnaryReactor* HubGrpcService::GetHubInfo(grpc::CallbackServerContext
     response->set_uptime_seconds(absl::ToDoubleSeconds(status->uptime));
     response->set_last_wake_latency_us(status->last_wake_latency_us);
     response->set_ticks(status->ticks);
+    response->set_connected_clients(status->connected_clients);
     reactor->Finish(grpc::Status::OK);
   });
   return reactor;

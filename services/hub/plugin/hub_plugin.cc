@@ -9,8 +9,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
+#include "common/edge_home.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
 #include "services/hub/plugin/hub_grpc_service.h"
 
 namespace edge::hub {
@@ -68,6 +71,12 @@ absl::StatusOr<PluginOptions> PluginOptions::Parse(
         return absl::InvalidArgumentError(
             absl::StrCat("plugin_opt_plain_port: \"", value, "\" is not a port"));
       }
+    } else if (key == "sas_listener") {
+      parsed.sas_listener = value;
+    } else if (key == "x509_listener") {
+      parsed.x509_listener = value;
+    } else if (key == "store") {
+      parsed.store_target = value;
     } else if (key == "log_level") {
       parsed.log_level = value;
     } else {
@@ -82,33 +91,45 @@ absl::StatusOr<PluginOptions> PluginOptions::Parse(
   return parsed;
 }
 
-HubPlugin::HubPlugin(PluginOptions options)
+HubPlugin::HubPlugin(PluginOptions options, BrokerApi* broker)
     : options_(std::move(options)),
       instance_id_(RandomHex(16)),
       wake_password_(RandomHex(32)),
       started_at_(absl::Now()),
-      auth_denied_(metrics_.AddCounter("edge_hub_auth_denied_total",
-                                       "MQTT connections refused by the hub's BASIC_AUTH.")),
       wake_failures_(metrics_.AddCounter(
           "edge_hub_wake_failures_total",
           "Wake-ups that could not reach the broker's wake listener (TICK then waits up to 100 "
           "ms).")),
       queue_(SystemClock::Get()),
-      wake_(options_.wake_socket, absl::StrCat("$edge-hub-wake-", instance_id_), wake_password_) {}
+      wake_(options_.wake_socket, absl::StrCat("$edge-hub-wake-", instance_id_), wake_password_),
+      gate_(broker, metrics_) {}
 
 HubPlugin::~HubPlugin() { Stop(); }
 
-absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions options) {
+absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions options,
+                                                            BrokerApi* broker) {
   RETURN_IF_ERROR(InitLogging("hub", options.log_level));
   ASSIGN_OR_RETURN(ListenAddress address,
                    ParseListen(options.grpc_listen, options.edge_home, "hub"));
-  std::unique_ptr<HubPlugin> plugin(new HubPlugin(std::move(options)));
+  std::unique_ptr<HubPlugin> plugin(new HubPlugin(std::move(options), broker));
   plugin->grpc_service_ = std::make_unique<HubGrpcService>(plugin.get());
   plugin->runner_ = std::make_unique<ServiceRunner>("hub", address, kShutdownGrace);
   plugin->runner_->SetMetrics(&plugin->metrics_, MetricsHttpOptions{});
   {
     BrokerSignalsBlocked blocked;
     RETURN_IF_ERROR(plugin->runner_->Start({plugin->grpc_service_.get()}));
+    if (!plugin->options_.store_target.empty()) {
+      HubPlugin* self = plugin.get();
+      plugin->identity_watcher_ = std::make_unique<IdentityWatcher>(
+          grpc::CreateChannel(self->options_.store_target, grpc::InsecureChannelCredentials()),
+          DataDir(self->options_.edge_home) / "hub-identities.cache",
+          [self](std::shared_ptr<const IdentityTable> table) {
+            self->RunOnBroker([self, table = std::move(table)](absl::Duration) {
+              self->gate_.SetIdentities(table);
+            });
+          });
+      plugin->identity_watcher_->Start();
+    }
   }
   spdlog::info("hub plugin started (instance {}, broker pid {})", plugin->instance_id_, ::getpid());
   return plugin;
@@ -119,24 +140,24 @@ void HubPlugin::OnTick() {
   queue_.Drain();
 }
 
-bool HubPlugin::OnBasicAuth(const char* client_id, const char* username, const char* password) {
-  if (username != nullptr && password != nullptr &&
-      WakeClient::kUsername == std::string(username) &&
-      ConstantTimeEquals(password, wake_password_)) {
+bool HubPlugin::OnBasicAuth(const void* connection, const ConnectAttempt& attempt) {
+  if (attempt.username == WakeClient::kUsername && !attempt.certificate_cn.has_value() &&
+      ConstantTimeEquals(attempt.password, wake_password_)) {
     return true;
   }
-  auth_denied_.Increment();
-  spdlog::warn(
-      "hub: refusing client \"{}\" (username \"{}\"): authentication is not implemented yet",
-      client_id != nullptr ? client_id : "", username != nullptr ? username : "");
-  return false;
+  return gate_.Connect(connection, attempt);
 }
 
-bool HubPlugin::OnAclCheck(const char* client_id, const char* topic, int access) {
-  spdlog::debug("hub: denying access {} to \"{}\" for client \"{}\"", access,
-                topic != nullptr ? topic : "", client_id != nullptr ? client_id : "");
-  return false;
+bool HubPlugin::OnAclCheck(const void* connection, absl::string_view topic, AclAccess access) {
+  return gate_.AllowAccess(connection, topic, access);
 }
+
+PublishVerdict HubPlugin::OnMessage(const void* connection, absl::string_view topic,
+                                    absl::string_view payload, int qos) {
+  return gate_.CheckPublish(connection, topic, payload, qos);
+}
+
+void HubPlugin::OnDisconnect(const void* connection) { gate_.Disconnect(connection); }
 
 void HubPlugin::QueryStatus(std::function<void(absl::StatusOr<HubStatus>)> done) {
   auto task = [this, done](absl::Duration queued_for) {
@@ -144,9 +165,14 @@ void HubPlugin::QueryStatus(std::function<void(absl::StatusOr<HubStatus>)> done)
     status.instance_id = instance_id_;
     status.broker_pid = ::getpid();
     status.listeners.emplace_back("wake", absl::StrCat("unix:", options_.wake_socket.string()));
+    if (!options_.sas_listener.empty()) status.listeners.emplace_back("sas", options_.sas_listener);
+    if (!options_.x509_listener.empty()) {
+      status.listeners.emplace_back("x509", options_.x509_listener);
+    }
     if (options_.plain_port != 0) {
       status.listeners.emplace_back("plain", absl::StrCat("127.0.0.1:", options_.plain_port));
     }
+    status.connected_clients = static_cast<int64_t>(gate_.connected());
     status.uptime = absl::Now() - started_at_;
     status.last_wake_latency_us = absl::ToInt64Microseconds(queued_for);
     status.ticks = ticks_.load(std::memory_order_relaxed);
@@ -174,6 +200,8 @@ bool HubPlugin::RunOnBroker(BrokerWorkQueue::Task task) {
 void HubPlugin::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  // The watcher posts to the queue: stopped first, so nothing arrives after it closed.
+  if (identity_watcher_ != nullptr) identity_watcher_->Stop();
   queue_.RunAndClose();
   if (runner_ != nullptr) runner_->Shutdown();
   wake_.Close();

@@ -6,12 +6,15 @@
 //   - the worker part: a gRPC server (edge.hub.v1.Hub, health, reflection, metrics) on gRPC's own
 //     threads, started with the termination signals blocked so that only the broker handles them;
 //   - the BrokerWorkQueue that worker threads post to and TICK drains, and the WakeClient that
-//     makes an idle broker run TICK at once.
+//     makes an idle broker run TICK at once;
+//   - the IdentityWatcher (a worker thread following the store's identities), whose tables reach
+//     the ClientGate through that queue;
+//   - the ClientGate: who connects and what each client may do (broker thread).
 // Broker-thread methods (On*) decide from in-memory state only and never block.
 //
 // Example (plugin_entry.cc):
 //   ASSIGN_OR_RETURN(PluginOptions options, PluginOptions::Parse(opts));
-//   ASSIGN_OR_RETURN(std::unique_ptr<HubPlugin> plugin, HubPlugin::Start(options));
+//   ASSIGN_OR_RETURN(std::unique_ptr<HubPlugin> plugin, HubPlugin::Start(options, &broker_api));
 //   ... mosquitto_callback_register(id, MOSQ_EVT_TICK, OnTick, nullptr, plugin.get());
 #ifndef EDGE_SERVICES_HUB_PLUGIN_HUB_PLUGIN_H_
 #define EDGE_SERVICES_HUB_PLUGIN_HUB_PLUGIN_H_
@@ -31,6 +34,9 @@
 #include "common/metrics.h"
 #include "common/service_runner.h"
 #include "services/hub/plugin/broker_work_queue.h"
+#include "services/hub/plugin/client_auth.h"
+#include "services/hub/plugin/client_gate.h"
+#include "services/hub/plugin/identity_watcher.h"
 #include "services/hub/plugin/wake_client.h"
 
 namespace edge::hub {
@@ -41,6 +47,11 @@ struct PluginOptions {
   std::string grpc_listen;            // plugin_opt_grpc_listen: "unix:/path" or "host:port"
   std::filesystem::path wake_socket;  // plugin_opt_wake_socket (required)
   int plain_port = 0;                 // plugin_opt_plain_port
+  std::string sas_listener;           // plugin_opt_sas_listener: "host:port" for GetHubInfo
+  std::string x509_listener;          // plugin_opt_x509_listener: "host:port" for GetHubInfo
+  // plugin_opt_store: the store's gRPC target, whose identities the hub follows; empty: none
+  // (nobody but the wake client can connect).
+  std::string store_target;
   std::string log_level = "info";     // plugin_opt_log_level
 
   // INVALID_ARGUMENT naming the option for an unknown key, a missing required key or a bad value.
@@ -56,26 +67,30 @@ struct HubStatus {
   absl::Duration uptime;
   int64_t last_wake_latency_us = -1;
   int64_t ticks = 0;
+  int64_t connected_clients = 0;
 };
 
 class HubGrpcService;
 
 class HubPlugin {
  public:
-  // Starts logging, the gRPC server and the wake client. UNAVAILABLE / ALREADY_EXISTS when the gRPC
-  // address cannot be bound (see ServiceRunner::Start).
-  static absl::StatusOr<std::unique_ptr<HubPlugin>> Start(PluginOptions options);
+  // Starts logging, the gRPC server, the wake client and the identity watcher. UNAVAILABLE /
+  // ALREADY_EXISTS when the gRPC address cannot be bound (see ServiceRunner::Start). `broker`
+  // must outlive the plugin.
+  static absl::StatusOr<std::unique_ptr<HubPlugin>> Start(PluginOptions options,
+                                                          BrokerApi* broker);
   ~HubPlugin();
 
   // Broker thread, on TICK: runs the queued work.
   void OnTick();
-  // Broker thread, on BASIC_AUTH: true only for the hub's own wake client (a per-start secret).
-  // Every other client is refused for now (authentication is not built yet), with a log line and
-  // a counter.
-  bool OnBasicAuth(const char* client_id, const char* username, const char* password);
-  // Broker thread, on ACL_CHECK: denies everything for now (nobody but the wake client connects,
-  // and it never publishes or subscribes).
-  bool OnAclCheck(const char* client_id, const char* topic, int access);
+  // Broker thread, on BASIC_AUTH: the hub's own wake client (a per-start secret), or a device or
+  // module client the ClientGate accepts.
+  bool OnBasicAuth(const void* connection, const ConnectAttempt& attempt);
+  // Broker thread, on ACL_CHECK, MESSAGE and DISCONNECT: see ClientGate.
+  bool OnAclCheck(const void* connection, absl::string_view topic, AclAccess access);
+  PublishVerdict OnMessage(const void* connection, absl::string_view topic,
+                           absl::string_view payload, int qos);
+  void OnDisconnect(const void* connection);
 
   // Any thread: builds a HubStatus on the broker thread (so the reported latency is this call's
   // own queued → TICK latency) and calls `done` there; with UNAVAILABLE at once if the hub is
@@ -87,7 +102,7 @@ class HubPlugin {
   void Stop();
 
  private:
-  explicit HubPlugin(PluginOptions options);
+  HubPlugin(PluginOptions options, BrokerApi* broker);
 
   // Posts `task` and wakes the broker when the queue was empty. False when shutting down.
   bool RunOnBroker(BrokerWorkQueue::Task task);
@@ -97,10 +112,11 @@ class HubPlugin {
   const std::string wake_password_;  // the wake client's, random per start; never leaves memory
   const absl::Time started_at_;
   MetricsRegistry metrics_;
-  Counter& auth_denied_;
   Counter& wake_failures_;
   BrokerWorkQueue queue_;
   WakeClient wake_;
+  ClientGate gate_;
+  std::unique_ptr<IdentityWatcher> identity_watcher_;
   std::atomic<int64_t> ticks_{0};
   std::unique_ptr<HubGrpcService> grpc_service_;
   std::unique_ptr<ServiceRunner> runner_;

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/certs.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -92,6 +93,58 @@ TEST_F(HubLauncherTest, PlainListenerIsBoundToLoopbackOnlyWhenConfigured) {
   ASSERT_TRUE(hub.ok()) << hub.status();
 
   EXPECT_THAT(RenderBrokerConf(*hub), HasSubstr("listener 18999 127.0.0.1\n"));
+}
+
+TEST_F(HubLauncherTest, TlsListenersDefaultTo8883And8884WithCertificatesCreatedWhenAbsent) {
+  absl::StatusOr<HubConfig> hub = Load("");
+  ASSERT_TRUE(hub.ok()) << hub.status();
+
+  EXPECT_TRUE(EdgeCertificatesPresent(CertsDir(home_.path())));
+  const std::string conf = RenderBrokerConf(*hub);
+  const std::string certs = CertsDir(home_.path()).string();
+  EXPECT_THAT(conf, HasSubstr(absl::StrCat("listener 8883\ncertfile ", certs,
+                                           "/server.pem\nkeyfile ", certs, "/server.key.pem\n")));
+  EXPECT_THAT(conf, HasSubstr(absl::StrCat("listener 8884\ncertfile ", certs,
+                                           "/server.pem\nkeyfile ", certs,
+                                           "/server.key.pem\ncafile ", certs,
+                                           "/ca.pem\nrequire_certificate true\n")));
+  EXPECT_THAT(conf, HasSubstr("use_identity_as_username false\n"));
+  EXPECT_THAT(conf, HasSubstr(absl::StrCat("plugin_opt_store unix:", home_.path().string(),
+                                           "/run/store.sock\n")));
+}
+
+TEST_F(HubLauncherTest, TlsListenersBindTheConfiguredAddressAndPorts) {
+  absl::StatusOr<HubConfig> hub =
+      Load("bind_address = \"127.0.0.1\"\nsas_port = 18883\nx509_port = 18884\n");
+  ASSERT_TRUE(hub.ok()) << hub.status();
+
+  const std::string conf = RenderBrokerConf(*hub);
+  EXPECT_THAT(conf, HasSubstr("listener 18883 127.0.0.1\n"));
+  EXPECT_THAT(conf, HasSubstr("listener 18884 127.0.0.1\n"));
+  EXPECT_THAT(conf, HasSubstr("plugin_opt_sas_listener 127.0.0.1:18883\n"));
+  EXPECT_THAT(conf, HasSubstr("plugin_opt_x509_listener 127.0.0.1:18884\n"));
+}
+
+TEST_F(HubLauncherTest, NoTlsListenerNeedsNoCertificates) {
+  absl::StatusOr<HubConfig> hub = Load("sas_port = 0\nx509_port = 0\n");
+  ASSERT_TRUE(hub.ok()) << hub.status();
+
+  EXPECT_FALSE(std::filesystem::exists(CertsDir(home_.path())));
+  EXPECT_THAT(RenderBrokerConf(*hub), Not(HasSubstr("certfile")));
+}
+
+TEST_F(HubLauncherTest, ConfiguredCertificateThatDoesNotExistIsRejectedNamingTheKey) {
+  absl::StatusOr<HubConfig> hub = Load("server_cert = \"/nonexistent/server.pem\"\n");
+
+  EXPECT_EQ(hub.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(hub.status().message()), HasSubstr("hub.server_cert"));
+}
+
+TEST_F(HubLauncherTest, OnePortForBothTlsListenersIsRejected) {
+  absl::StatusOr<HubConfig> hub = Load("sas_port = 9000\nx509_port = 9000\n");
+
+  EXPECT_EQ(hub.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(hub.status().message()), HasSubstr("hub.x509_port"));
 }
 
 }  // namespace

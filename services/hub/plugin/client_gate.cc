@@ -1,0 +1,129 @@
+#include "services/hub/plugin/client_gate.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/iothub_topic.h"
+#include "common/logging.h"
+
+namespace edge::hub {
+
+ClientGate::ClientGate(BrokerApi* broker, MetricsRegistry& metrics)
+    : broker_(broker),
+      auth_refused_(metrics.AddCounterFamily<1>(
+          "edge_hub_auth_refused_total", "MQTT connections refused, by reason.", {"reason"})),
+      publish_refused_(metrics.AddCounterFamily<1>(
+          "edge_hub_publish_refused_total",
+          "Publishes refused by disconnecting the client (no PUBACK), by reason.", {"reason"})),
+      subscribe_refused_(metrics.AddCounter(
+          "edge_hub_subscribe_refused_total",
+          "SUBSCRIBE filters refused: another identity's topics, wildcards, $SYS, others.")),
+      kicked_(metrics.AddCounter(
+          "edge_hub_clients_kicked_total",
+          "Clients disconnected because their identity was deleted, disabled or changed type.")),
+      connected_(metrics.AddGauge("edge_hub_connected_clients", "Authenticated MQTT connections.")) {
+}
+
+void ClientGate::SetIdentities(std::shared_ptr<const IdentityTable> identities) {
+  identities_ = std::move(identities);
+  std::vector<std::pair<std::string, std::string>> kicks;  // client id, why
+  for (const auto& [connection, client] : clients_) {
+    auto found = identities_->find(client.identity.ToString());
+    if (found == identities_->end()) {
+      kicks.emplace_back(client.client_id, "its identity was deleted");
+    } else if (!found->second.enabled) {
+      kicks.emplace_back(client.client_id, "its identity was disabled");
+    } else if (found->second.x509 != (client.method == AuthMethod::kX509)) {
+      kicks.emplace_back(client.client_id, "its identity's authentication type changed");
+    }
+  }
+  for (const auto& [client_id, why] : kicks) {
+    spdlog::warn("hub: disconnecting client \"{}\": {}", client_id, why);
+    kicked_.Increment();
+    broker_->KickClient(client_id);
+  }
+}
+
+bool ClientGate::Connect(const void* connection, const ConnectAttempt& attempt) {
+  AuthResult result = Authenticate(identities_.get(), attempt);
+  if (!result.ok()) {
+    auth_refused_.WithLabels({AuthFailureLabel(result.failure)}).Increment();
+    spdlog::warn("hub: refusing client \"{}\" (username \"{}\"): {}: {}", attempt.client_id,
+                 attempt.username, AuthFailureLabel(result.failure), result.reason);
+    return false;
+  }
+  auto [entry, inserted] = clients_.insert_or_assign(
+      connection, ClientState{.client_id = std::string(attempt.client_id),
+                              .identity = *std::move(result.identity),
+                              .method = result.method,
+                              .connected_at = attempt.now});
+  const ClientState& client = entry->second;
+  connected_.Set(static_cast<double>(clients_.size()));
+  spdlog::info("hub: client \"{}\" connected ({})", client.client_id,
+               AuthMethodName(client.method));
+  return true;
+}
+
+void ClientGate::Disconnect(const void* connection) {
+  auto found = clients_.find(connection);
+  if (found == clients_.end()) return;
+  spdlog::info("hub: client \"{}\" disconnected", found->second.client_id);
+  clients_.erase(found);
+  connected_.Set(static_cast<double>(clients_.size()));
+}
+
+const ClientState* ClientGate::Find(const void* connection) const {
+  auto found = clients_.find(connection);
+  return found == clients_.end() ? nullptr : &found->second;
+}
+
+bool ClientGate::AllowAccess(const void* connection, absl::string_view topic, AclAccess access) {
+  const ClientState* client = Find(connection);
+  if (client == nullptr) return false;
+  switch (access) {
+    case AclAccess::kRead:
+      return false;
+    case AclAccess::kWrite:
+    case AclAccess::kUnsubscribe:
+      return true;
+    case AclAccess::kSubscribe:
+      if (IsAllowedSubscription(client->identity, topic)) return true;
+      subscribe_refused_.Increment();
+      spdlog::warn("hub: client \"{}\" may not subscribe to \"{}\"", client->client_id, topic);
+      return false;
+  }
+  return false;
+}
+
+PublishVerdict ClientGate::CheckPublish(const void* connection, absl::string_view topic,
+                                        absl::string_view payload, int qos) {
+  const ClientState* client = Find(connection);
+  if (client == nullptr) {
+    publish_refused_.WithLabels({"unknown_connection"}).Increment();
+    spdlog::warn("hub: publish to \"{}\" from a connection the hub did not authenticate", topic);
+    return PublishVerdict::kDisconnect;
+  }
+  if (qos > 1) {
+    return Refuse(*client, "qos", topic, "QoS 2 is not supported (IoT Hub has QoS 0 and 1)");
+  }
+  absl::StatusOr<ClientTopic> parsed = ParseClientTopicFor(topic, client->identity);
+  if (!parsed.ok()) return Refuse(*client, "topic", topic, parsed.status().message());
+  const size_t size = MessageSize(payload, parsed->properties);
+  if (size > kMaxMessageBytes) {
+    return Refuse(*client, "size", topic,
+                  absl::StrCat(size, " bytes of body and properties; the limit is ",
+                               kMaxMessageBytes));
+  }
+  return PublishVerdict::kAccept;
+}
+
+PublishVerdict ClientGate::Refuse(const ClientState& client, absl::string_view reason,
+                                  absl::string_view topic, absl::string_view detail) {
+  publish_refused_.WithLabels({reason}).Increment();
+  spdlog::warn("hub: disconnecting client \"{}\" for its publish to \"{}\": {}", client.client_id,
+               topic, detail);
+  return PublishVerdict::kDisconnect;
+}
+
+}  // namespace edge::hub

@@ -1,0 +1,98 @@
+// ClientGate: the broker-thread decisions about MQTT clients — who connects (client_auth.h), what
+// each may subscribe to and publish (docs/iothub-surface.md §2, DESIGN.md "Authorisation on the
+// broker") — and the state of each connection, keyed by the broker's connection pointer (never by
+// client id: on a session takeover the new connection authenticates before the old one's
+// DISCONNECT). Everything is decided from memory; nothing here blocks.
+//
+// Example (HubPlugin, on the broker thread):
+//   ClientGate gate(&broker, metrics);
+//   gate.SetIdentities(table);                      // from the IdentityWatcher, via TICK
+//   if (!gate.Connect(conn, attempt)) return MOSQ_ERR_AUTH;
+//   gate.AllowAccess(conn, "devices/d1/messages/devicebound/#", AclAccess::kSubscribe);  // true
+//   gate.CheckPublish(conn, topic, payload, qos);  // kAccept, or kDisconnect (no PUBACK)
+//   gate.Disconnect(conn);
+#ifndef EDGE_SERVICES_HUB_PLUGIN_CLIENT_GATE_H_
+#define EDGE_SERVICES_HUB_PLUGIN_CLIENT_GATE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/identity_id.h"
+#include "common/metrics.h"
+#include "services/hub/plugin/client_auth.h"
+
+namespace edge::hub {
+
+// The broker functions the hub calls, on the broker thread only. plugin_entry.cc implements them
+// with mosquitto's; unit tests record the calls.
+class BrokerApi {
+ public:
+  virtual ~BrokerApi() = default;
+  // Disconnects the client with this id (no will message).
+  virtual void KickClient(const std::string& client_id) = 0;
+};
+
+enum class AclAccess { kRead, kWrite, kSubscribe, kUnsubscribe };
+
+enum class PublishVerdict {
+  kAccept,      // let the broker take it (and PUBACK it)
+  kDisconnect,  // refuse: the broker disconnects the client without a PUBACK
+};
+
+// One authenticated connection.
+struct ClientState {
+  std::string client_id;
+  IdentityId identity;
+  AuthMethod method = AuthMethod::kSas;
+  absl::Time connected_at;
+};
+
+class ClientGate {
+ public:
+  ClientGate(BrokerApi* broker, MetricsRegistry& metrics);
+
+  // Replaces the identity table. Connected clients whose identity is gone or disabled, or whose
+  // authentication type changed, are disconnected.
+  void SetIdentities(std::shared_ptr<const IdentityTable> identities);
+  bool identities_loaded() const { return identities_ != nullptr; }
+
+  // BASIC_AUTH: authenticates and, when accepted, records the connection. A refusal is logged with
+  // its reason and counted (edge_hub_auth_refused_total{reason}).
+  bool Connect(const void* connection, const ConnectAttempt& attempt);
+  // DISCONNECT (may come twice for a persistent session, or for a connection never accepted).
+  void Disconnect(const void* connection);
+
+  // ACL_CHECK: SUBSCRIBE only to the client's own §2 filters; WRITE passes (CheckPublish decides,
+  // so that a refusal is a disconnect rather than a silent PUBACK); READ never (every delivery is a
+  // targeted publish); UNSUBSCRIBE always. Unknown connections get nothing.
+  bool AllowAccess(const void* connection, absl::string_view topic, AclAccess access);
+
+  // MESSAGE: the topic must be one of §2's client topics naming this client, QoS at most 1, and
+  // body plus properties at most 256 KiB. Refusals are logged and counted
+  // (edge_hub_publish_refused_total{reason}).
+  PublishVerdict CheckPublish(const void* connection, absl::string_view topic,
+                              absl::string_view payload, int qos);
+
+  const ClientState* Find(const void* connection) const;
+  size_t connected() const { return clients_.size(); }
+
+ private:
+  PublishVerdict Refuse(const ClientState& client, absl::string_view reason,
+                        absl::string_view topic, absl::string_view detail);
+
+  BrokerApi* const broker_;
+  std::shared_ptr<const IdentityTable> identities_;
+  absl::flat_hash_map<const void*, ClientState> clients_;
+  CounterFamily<1>& auth_refused_;
+  CounterFamily<1>& publish_refused_;
+  Counter& subscribe_refused_;
+  Counter& kicked_;
+  Gauge& connected_;
+};
+
+}  // namespace edge::hub
+
+#endif  // EDGE_SERVICES_HUB_PLUGIN_CLIENT_GATE_H_

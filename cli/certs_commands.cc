@@ -10,6 +10,8 @@
 #include "cli/table.h"
 #include "common/certs.h"
 #include "common/config.h"
+#include "common/edge_home.h"
+#include "common/identity_id.h"
 #include "nlohmann/json.hpp"
 
 namespace edge::cli {
@@ -25,6 +27,31 @@ int InitCertificates(const CommandContext& context, bool force) {
   }
   *context.out << "created the device CA and the hub server certificate (for " << device->hostname
                << ") in " << dir.string() << "\n";
+  return kExitOk;
+}
+
+int IssueClientCertificate(const CommandContext& context, const std::string& device,
+                           const std::string& out_dir, int days) {
+  absl::StatusOr<IdentityId> id = IdentityId::Parse(device);
+  if (!id.ok()) return ReportError(context, id.status());
+  if (id->is_module()) {
+    return ReportError(context, absl::InvalidArgumentError(
+                                    "client certificates are issued for devices (CN = device id)"));
+  }
+  const std::filesystem::path dir =
+      out_dir.empty() ? CertsDir(context.edge_home) / "clients" : std::filesystem::path(out_dir);
+  if (absl::Status s = EnsureDirectory(dir, 0750); !s.ok()) return ReportError(context, s);
+  const std::filesystem::path cert = dir / (device + ".pem");
+  const std::filesystem::path key = dir / (device + ".key.pem");
+  if (absl::Status s = CreateClientCertificate(CertsDir(context.edge_home), device, cert, key, days);
+      !s.ok()) {
+    return ReportError(context, s);
+  }
+  *context.out << "issued a client certificate for \"" << device
+               << "\" signed by the device CA, valid " << days << " days:\n  certificate " << cert.string()
+               << "\n  key         " << key.string()
+               << "\nthe device's identity needs auth type x509 (edgectl identity add " << device
+               << " --auth x509)\n";
   return kExitOk;
 }
 
@@ -67,6 +94,20 @@ void AddCertsCommands(CLI::App& app, Action* action) {
   init->add_flag("--force", *force, "replace certificates and keys that already exist");
   init->callback([force, action] {
     *action = [force](const CommandContext& context) { return InitCertificates(context, *force); };
+  });
+  CLI::App* client = certs->add_subcommand(
+      "client", "issue an X.509 client certificate for a device, signed by the device CA");
+  auto device = std::make_shared<std::string>();
+  auto out_dir = std::make_shared<std::string>();
+  auto days = std::make_shared<int>(365);
+  client->add_option("DEVICE", *device, "the device id (the certificate's CN)")->required();
+  client->add_option("--out", *out_dir, "where to write DEVICE.pem and DEVICE.key.pem")
+      ->default_str("$EDGE_HOME/certs/clients");
+  client->add_option("--days", *days, "validity in days")->default_val(365)->check(CLI::Range(1, 36500));
+  client->callback([device, out_dir, days, action] {
+    *action = [device, out_dir, days](const CommandContext& context) {
+      return IssueClientCertificate(context, *device, *out_dir, *days);
+    };
   });
   CLI::App* show =
       certs->add_subcommand("show", "print the certificates' paths, subjects, SANs and expiry");

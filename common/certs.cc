@@ -238,8 +238,8 @@ absl::StatusOr<absl::Time> ToTime(const ASN1_TIME* time) {
   return absl::FromTimeT(::timegm(&tm));
 }
 
-absl::StatusOr<CertificateInfo> Describe(absl::string_view name, const std::filesystem::path& path,
-                                         const std::filesystem::path& key_path) {
+// NOT_FOUND when `path` does not exist; INTERNAL when OpenSSL cannot read it.
+absl::StatusOr<BioPtr> OpenPem(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     return absl::NotFoundError(
@@ -247,10 +247,28 @@ absl::StatusOr<CertificateInfo> Describe(absl::string_view name, const std::file
   }
   BioPtr bio(BIO_new_file(path.c_str(), "r"));
   if (bio == nullptr) return OpenSslError(absl::StrCat("cannot open ", path.string()));
+  return bio;
+}
+
+absl::StatusOr<X509Ptr> ReadCertificate(const std::filesystem::path& path) {
+  ASSIGN_OR_RETURN(BioPtr bio, OpenPem(path));
   X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (cert == nullptr) {
     return OpenSslError(absl::StrCat(path.string(), " is not a PEM certificate"));
   }
+  return cert;
+}
+
+absl::StatusOr<PkeyPtr> ReadPrivateKey(const std::filesystem::path& path) {
+  ASSIGN_OR_RETURN(BioPtr bio, OpenPem(path));
+  PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  if (key == nullptr) return OpenSslError(absl::StrCat(path.string(), " is not a PEM private key"));
+  return key;
+}
+
+absl::StatusOr<CertificateInfo> Describe(absl::string_view name, const std::filesystem::path& path,
+                                         const std::filesystem::path& key_path) {
+  ASSIGN_OR_RETURN(X509Ptr cert, ReadCertificate(path));
   CertificateInfo info;
   info.name = std::string(name);
   info.path = path;
@@ -327,6 +345,33 @@ absl::Status CreateEdgeCertificates(const std::filesystem::path& dir, absl::stri
   RETURN_IF_ERROR(WriteFileAtomically(ServerKeyPath(dir), server_key_pem, 0600));
   RETURN_IF_ERROR(WriteFileAtomically(ServerCertPath(dir), server_pem, 0644));
   return absl::OkStatus();
+}
+
+absl::Status CreateClientCertificate(const std::filesystem::path& ca_dir,
+                                     absl::string_view common_name,
+                                     const std::filesystem::path& cert_path,
+                                     const std::filesystem::path& key_path, int days) {
+  if (common_name.empty() || common_name.size() > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a certificate's common name must be 1-64 characters, not \"", common_name, "\""));
+  }
+  if (days < 1) return absl::InvalidArgumentError("a certificate must be valid for at least a day");
+  ERR_clear_error();
+  ASSIGN_OR_RETURN(X509Ptr ca, ReadCertificate(CaCertPath(ca_dir)));
+  ASSIGN_OR_RETURN(PkeyPtr ca_key, ReadPrivateKey(CaKeyPath(ca_dir)));
+  ASSIGN_OR_RETURN(PkeyPtr key, GenerateKey());
+  ASSIGN_OR_RETURN(X509Ptr cert, NewCertificate(key.get(), common_name, days, ca.get()));
+  RETURN_IF_ERROR(AddExtension(cert.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE"));
+  RETURN_IF_ERROR(AddExtension(cert.get(), ca.get(), NID_key_usage, "critical,digitalSignature"));
+  RETURN_IF_ERROR(AddExtension(cert.get(), ca.get(), NID_ext_key_usage, "clientAuth"));
+  RETURN_IF_ERROR(AddExtension(cert.get(), ca.get(), NID_authority_key_identifier, "keyid:always"));
+  if (!X509_sign(cert.get(), ca_key.get(), EVP_sha256())) {
+    return OpenSslError(absl::StrCat("signing the certificate for ", common_name));
+  }
+  ASSIGN_OR_RETURN(std::string cert_pem, CertificatePem(cert.get()));
+  ASSIGN_OR_RETURN(std::string key_pem, PrivateKeyPem(key.get()));
+  RETURN_IF_ERROR(WriteFileAtomically(key_path, key_pem, 0600));
+  return WriteFileAtomically(cert_path, cert_pem, 0644);
 }
 
 absl::StatusOr<std::vector<CertificateInfo>> DescribeCertificates(

@@ -48,6 +48,17 @@ bool EdgeCertificatesPresent(const std::filesystem::path& dir);
 absl::Status CreateEdgeCertificates(const std::filesystem::path& dir, absl::string_view hostname,
                                     bool force);
 
+// Issues a client certificate for an X.509 device (CN = `common_name`, the device id), signed by
+// the CA in `ca_dir`, EC P-256, valid `days`, extended key usage clientAuth; writes the key (0600)
+// and the certificate as PEM.
+//   INVALID_ARGUMENT  `common_name` empty or longer than 64 characters, `days` < 1
+//   NOT_FOUND         the CA certificate or key is missing
+//   INTERNAL          OpenSSL or the file system failed
+absl::Status CreateClientCertificate(const std::filesystem::path& ca_dir,
+                                     absl::string_view common_name,
+                                     const std::filesystem::path& cert_path,
+                                     const std::filesystem::path& key_path, int days = 365);
+
 // What `edgectl certs show` prints about one certificate.
 struct CertificateInfo {
   std::string name;  // "ca" or "server"

@@ -114,20 +114,6 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
     return absl::InvalidArgumentError(
         absl::StrCat("hub.x509_port: ", hub.x509_port, " is also hub.sas_port"));
   }
-  if (hub.sas_port != 0 || hub.x509_port != 0) {
-    const bool default_certs = hub.server_cert == ServerCertPath(certs) &&
-                               hub.server_key == ServerKeyPath(certs) &&
-                               hub.client_ca == CaCertPath(certs);
-    if (default_certs && !EdgeCertificatesPresent(certs)) {
-      ASSIGN_OR_RETURN(DeviceConfig device, DeviceConfig::FromConfig(config));
-      RETURN_IF_ERROR(CreateEdgeCertificates(certs, device.hostname, /*force=*/false));
-      spdlog::info("hub: created the device CA and the hub server certificate in {}",
-                   certs.string());
-    }
-    RETURN_IF_ERROR(CheckFile("hub.server_cert", hub.server_cert, R_OK));
-    RETURN_IF_ERROR(CheckFile("hub.server_key", hub.server_key, R_OK));
-    if (hub.x509_port != 0) RETURN_IF_ERROR(CheckFile("hub.client_ca", hub.client_ca, R_OK));
-  }
   ConfigSection store_section = config.Section("store");
   ASSIGN_OR_RETURN(ListenAddress store, ListenAddressFromSection(store_section, edge_home));
   hub.store_target = store.grpc_target;
@@ -142,6 +128,21 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
                                                    " is too long for a unix socket address"));
   }
   hub.broker_conf = RunDir(edge_home) / "mosquitto.conf";
+
+  if (hub.sas_port != 0 || hub.x509_port != 0) {
+    const bool default_certs = hub.server_cert == ServerCertPath(certs) &&
+                               hub.server_key == ServerKeyPath(certs) &&
+                               hub.client_ca == CaCertPath(certs);
+    if (default_certs && !EdgeCertificatesPresent(certs)) {
+      ASSIGN_OR_RETURN(DeviceConfig device, DeviceConfig::FromConfig(config));
+      RETURN_IF_ERROR(CreateEdgeCertificates(certs, device.hostname, /*force=*/false));
+      spdlog::info("hub: created the device CA and the hub server certificate in {}",
+                   certs.string());
+    }
+    RETURN_IF_ERROR(CheckFile("hub.server_cert", hub.server_cert, R_OK));
+    RETURN_IF_ERROR(CheckFile("hub.server_key", hub.server_key, R_OK));
+    if (hub.x509_port != 0) RETURN_IF_ERROR(CheckFile("hub.client_ca", hub.client_ca, R_OK));
+  }
   ASSIGN_OR_RETURN(hub.user, CurrentUser());
   return hub;
 }

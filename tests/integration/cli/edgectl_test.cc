@@ -26,10 +26,12 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/free_port.h"
 
 namespace edge::cli {
 namespace {
 
+using ::edge::testing::FreeLoopbackPort;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
@@ -86,6 +88,11 @@ class EdgectlTest : public ::testing::Test {
     home_ = pattern;
     output_dir_ = home_.string() + ".out";
     std::filesystem::create_directory(output_dir_);
+    // The hub's TLS listeners default to 8883 and 8884 on every interface: tests keep to loopback
+    // ports of their own, so that they can run side by side.
+    std::ofstream(home_ / "config.toml")
+        << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = " << FreeLoopbackPort()
+        << "\nx509_port = " << FreeLoopbackPort() << "\n";
   }
 
   void TearDown() override {
@@ -201,7 +208,7 @@ class EdgectlTest : public ::testing::Test {
 TEST_F(EdgectlTest, UpStatusDownLeavesNoProcessBehind) {
   CommandResult up = Up();
   EXPECT_THAT(up.output, HasSubstr("the edge runtime is up in"));
-  EXPECT_TRUE(std::filesystem::exists(home_ / "config.toml")) << "up writes a default config";
+  EXPECT_THAT(ReadFile(home_ / "config.toml"), HasSubstr("bind_address")) << "up keeps a config";
 
   int status_exit = -1;
   nlohmann::json status = StatusJson(&status_exit);

@@ -1,6 +1,6 @@
 // edge-hub as a real process: the launcher execs mosquitto with our plugin, whose gRPC service
-// (edge.hub.v1.Hub) answers on $EDGE_HOME/run/hub.sock. Authentication is not built yet, so every
-// MQTT client is refused.
+// (edge.hub.v1.Hub) answers on $EDGE_HOME/run/hub.sock. No store runs here (hub_auth_test.cc has
+// the clients), so every MQTT client is refused.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -19,6 +19,7 @@
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "tests/support/free_port.h"
+#include "tests/support/run_to_exit.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -26,36 +27,14 @@ namespace edge::hub {
 namespace {
 
 using ::edge::testing::BinDir;
+using ::edge::testing::Finished;
 using ::edge::testing::FreeLoopbackPort;
+using ::edge::testing::ReadFile;
+using ::edge::testing::RunToExit;
 using ::edge::testing::ServiceProcess;
 using ::edge::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-struct Finished {
-  int wait_status = -1;
-  std::string output;
-};
-
-// Runs `argv` to its end (up to 10 s) with its output captured.
-Finished RunToExit(const std::vector<std::string>& argv) {
-  TempDir out;
-  const std::filesystem::path log = out.path() / "output.log";
-  Finished finished;
-  absl::StatusOr<Subprocess> process = Subprocess::Start({.argv = argv, .log_file = log});
-  EXPECT_TRUE(process.ok()) << process.status();
-  if (!process.ok()) return finished;
-  absl::StatusOr<int> status = process->Wait(absl::Seconds(10));
-  finished.wait_status = status.ok() ? *status : -1;
-  std::ifstream in(log);
-  finished.output.assign(std::istreambuf_iterator<char>(in), {});
-  return finished;
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 bool ExitedWith(int wait_status, int code) {
   return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == code;
@@ -65,11 +44,19 @@ class HubTest : public ::testing::Test {
  protected:
   void WriteConfig(const std::string& text) { std::ofstream(home_.path() / "config.toml") << text; }
 
-  // Starts edge-hub with a plain loopback listener on a free port.
+  // The TLS listeners on loopback ports of the test's own, plus `extra` [hub] lines.
+  void WriteHubConfig(const std::string& extra) {
+    sas_port_ = FreeLoopbackPort();
+    x509_port_ = FreeLoopbackPort();
+    WriteConfig(absl::StrCat("[hub]\nbind_address = \"127.0.0.1\"\nsas_port = ", sas_port_,
+                             "\nx509_port = ", x509_port_, "\n", extra));
+  }
+
+  // Starts edge-hub with a plain loopback listener on a free port too.
   void StartWithPlainListener() {
     plain_port_ = FreeLoopbackPort();
     ASSERT_GT(plain_port_, 0);
-    WriteConfig(absl::StrCat("[hub]\nplain_port = ", plain_port_, "\n"));
+    WriteHubConfig(absl::StrCat("plain_port = ", plain_port_, "\n"));
     ASSERT_TRUE(hub_.Start().ok()) << hub_.Log();
   }
 
@@ -86,6 +73,8 @@ class HubTest : public ::testing::Test {
   TempDir home_;
   ServiceProcess hub_{"hub", home_.path()};
   int plain_port_ = 0;
+  int sas_port_ = 0;
+  int x509_port_ = 0;
 };
 
 TEST_F(HubTest, GetHubInfoReportsTheBrokerAndItsListeners) {
@@ -98,12 +87,17 @@ TEST_F(HubTest, GetHubInfoReportsTheBrokerAndItsListeners) {
   // edge-hub execs mosquitto: the process the supervisor started is the broker.
   EXPECT_EQ(info->broker_pid(), hub_.process()->pid());
   EXPECT_GE(info->uptime_seconds(), 0.0);
-  ASSERT_EQ(info->listeners_size(), 2);
+  ASSERT_EQ(info->listeners_size(), 4);
   EXPECT_EQ(info->listeners(0).kind(), "wake");
   EXPECT_EQ(info->listeners(0).address(),
             absl::StrCat("unix:", (home_.path() / "run/hub-wake.sock").string()));
-  EXPECT_EQ(info->listeners(1).kind(), "plain");
-  EXPECT_EQ(info->listeners(1).address(), absl::StrCat("127.0.0.1:", plain_port_));
+  EXPECT_EQ(info->listeners(1).kind(), "sas");
+  EXPECT_EQ(info->listeners(1).address(), absl::StrCat("127.0.0.1:", sas_port_));
+  EXPECT_EQ(info->listeners(2).kind(), "x509");
+  EXPECT_EQ(info->listeners(2).address(), absl::StrCat("127.0.0.1:", x509_port_));
+  EXPECT_EQ(info->listeners(3).kind(), "plain");
+  EXPECT_EQ(info->listeners(3).address(), absl::StrCat("127.0.0.1:", plain_port_));
+  EXPECT_EQ(info->connected_clients(), 0);
 }
 
 TEST_F(HubTest, InstanceIdIsNewAtEveryStart) {
@@ -142,33 +136,38 @@ TEST_F(HubTest, IdleBrokerRunsQueuedWorkWithinMilliseconds) {
   EXPECT_LT(latencies_us.back(), 50000);
 }
 
-TEST_F(HubTest, PlainListenerRefusesClientsWhileAuthenticationIsMissing) {
+// No store has ever answered and there is no identity cache: nobody can be authenticated.
+TEST_F(HubTest, WithoutIdentitiesEveryClientIsRefused) {
   StartWithPlainListener();
 
-  Finished pub =
-      RunToExit({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(plain_port_),
-                 "-t", "x", "-m", "y", "-u", "u", "-P", "p"});
+  Finished pub = RunToExit({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p",
+                            std::to_string(plain_port_), "-i", "d1", "-t", "x", "-m", "y", "-u",
+                            "h/d1/?api-version=1", "-P", "p"});
 
-  EXPECT_FALSE(ExitedWith(pub.wait_status, 0)) << pub.output;
+  EXPECT_FALSE(pub.ExitedWith(0)) << pub.output;
   EXPECT_THAT(pub.output, HasSubstr("not authorised"));
-  EXPECT_THAT(hub_.Log(), HasSubstr("refusing client"));
+  EXPECT_THAT(hub_.Log(), HasSubstr("refusing client \"d1\""));
+  EXPECT_THAT(hub_.Log(), HasSubstr("identities_not_loaded"));
 }
 
-TEST_F(HubTest, DefaultConfigHasNoPlainListener) {
+TEST_F(HubTest, NoPlainListenerUnlessConfigured) {
+  WriteHubConfig("");
   ASSERT_TRUE(hub_.Start().ok()) << hub_.Log();
 
   absl::StatusOr<v1::HubInfo> info = GetHubInfo();
 
   ASSERT_TRUE(info.ok()) << info.status();
-  ASSERT_EQ(info->listeners_size(), 1);
+  ASSERT_EQ(info->listeners_size(), 3);
   EXPECT_EQ(info->listeners(0).kind(), "wake");
+  EXPECT_EQ(info->listeners(1).kind(), "sas");
+  EXPECT_EQ(info->listeners(2).kind(), "x509");
   const std::string conf = ReadFile(home_.path() / "run/mosquitto.conf");
   EXPECT_THAT(conf, HasSubstr("per_listener_settings false\n"));
   EXPECT_THAT(conf, HasSubstr("allow_anonymous false\n"));
   EXPECT_THAT(conf, HasSubstr("max_queued_bytes "));
   EXPECT_THAT(
       conf, HasSubstr(absl::StrCat("listener 0 ", home_.path().string(), "/run/hub-wake.sock\n")));
-  EXPECT_THAT(conf, Not(HasSubstr("127.0.0.1")));
+  EXPECT_THAT(conf, Not(HasSubstr("Plain MQTT")));
 }
 
 TEST_F(HubTest, SigtermStopsTheBrokerAndEveryThreadPromptly) {
@@ -223,7 +222,7 @@ TEST_F(HubTest, UnknownHubKeyExitsTwoNamingTheKey) {
   Finished hub =
       RunToExit({(BinDir() / "edge-hub").string(), "--edge-home", home_.path().string()});
 
-  EXPECT_TRUE(ExitedWith(hub.wait_status, 2)) << hub.output;
+  EXPECT_TRUE(hub.ExitedWith(2)) << hub.output;
   EXPECT_THAT(hub.output, HasSubstr("hub.bogus"));
   EXPECT_FALSE(std::filesystem::exists(home_.path() / "run/mosquitto.conf"));
 }
@@ -234,7 +233,7 @@ TEST_F(HubTest, MissingPluginExitsTwoNamingTheKey) {
   Finished hub =
       RunToExit({(BinDir() / "edge-hub").string(), "--edge-home", home_.path().string()});
 
-  EXPECT_TRUE(ExitedWith(hub.wait_status, 2)) << hub.output;
+  EXPECT_TRUE(hub.ExitedWith(2)) << hub.output;
   EXPECT_THAT(hub.output, HasSubstr("hub.plugin"));
 }
 

@@ -50,14 +50,15 @@ mode_t Mode(const std::filesystem::path& path) {
   return st.st_mode & 07777;
 }
 
-// Result of X509_verify_cert of `server` against `ca` only, for the TLS server purpose.
-int VerifyAgainst(X509* ca, X509* server, std::string* error) {
+// Result of X509_verify_cert of `server` against `ca` only, for `purpose` (TLS server by default).
+int VerifyAgainst(X509* ca, X509* server, std::string* error,
+                  int purpose = X509_PURPOSE_SSL_SERVER) {
   std::unique_ptr<X509_STORE, decltype(&X509_STORE_free)> store(X509_STORE_new(), &X509_STORE_free);
   X509_STORE_add_cert(store.get(), ca);
   std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
                                                                       &X509_STORE_CTX_free);
   X509_STORE_CTX_init(ctx.get(), store.get(), server, nullptr);
-  X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_SERVER);
+  X509_STORE_CTX_set_purpose(ctx.get(), purpose);
   const int ok = X509_verify_cert(ctx.get());
   *error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
   return ok;
@@ -224,6 +225,41 @@ TEST_F(CertsTest, DescribeRejectsAFileThatIsNoCertificate) {
   ASSERT_TRUE(CreateEdgeCertificates(dir_, "localhost", false).ok());
   std::ofstream(CaCertPath(dir_), std::ios::trunc) << "not a certificate";
   EXPECT_EQ(DescribeCertificates(dir_).status().code(), absl::StatusCode::kInternal);
+}
+
+TEST_F(CertsTest, ClientCertificateNamesTheDeviceAndVerifiesForClientAuthOnlyAgainstItsCa) {
+  ASSERT_TRUE(CreateEdgeCertificates(dir_, "edge-gw.example", false).ok());
+  const std::filesystem::path cert = root_ / "leaf.pem";
+  const std::filesystem::path key = root_ / "leaf.key.pem";
+  ASSERT_TRUE(CreateClientCertificate(dir_, "leaf-1", cert, key).ok());
+
+  EXPECT_EQ(Mode(key), 0600);
+  X509Ptr ca = ReadCertificate(CaCertPath(dir_));
+  X509Ptr client = ReadCertificate(cert);
+  ASSERT_NE(client, nullptr);
+  char cn[128] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(client.get()), NID_commonName, cn, sizeof(cn));
+  EXPECT_STREQ(cn, "leaf-1");
+  std::string error;
+  EXPECT_EQ(VerifyAgainst(ca.get(), client.get(), &error, X509_PURPOSE_SSL_CLIENT), 1) << error;
+  EXPECT_NE(VerifyAgainst(ca.get(), client.get(), &error, X509_PURPOSE_SSL_SERVER), 1);
+  const std::filesystem::path other = root_ / "other";
+  ASSERT_TRUE(CreateEdgeCertificates(other, "edge-gw.example", false).ok());
+  X509Ptr other_ca = ReadCertificate(CaCertPath(other));
+  EXPECT_NE(VerifyAgainst(other_ca.get(), client.get(), &error, X509_PURPOSE_SSL_CLIENT), 1);
+}
+
+TEST_F(CertsTest, ClientCertificateNeedsTheCaAndASensibleName) {
+  const std::filesystem::path cert = root_ / "leaf.pem";
+  const std::filesystem::path key = root_ / "leaf.key.pem";
+  EXPECT_EQ(CreateClientCertificate(dir_, "leaf-1", cert, key).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(CreateEdgeCertificates(dir_, "edge-gw.example", false).ok());
+  EXPECT_EQ(CreateClientCertificate(dir_, "", cert, key).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CreateClientCertificate(dir_, std::string(65, 'x'), cert, key).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(cert));
 }
 
 TEST_F(CertsTest, TheOpensslCliVerifiesTheServerCertificate) {

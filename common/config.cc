@@ -180,6 +180,21 @@ full_policy = "reject"
 change_retention = 10000
 # Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
 metrics_port = 0
+
+[hub]
+# The hub's gRPC service: "unix" listens on $EDGE_HOME/run/hub.sock.
+listen = "unix"
+# MQTT over TLS, on bind_address ("" = every interface): SAS-token clients on sas_port, X.509
+# clients (a certificate signed by client_ca, CN = device id) on x509_port. 0 turns one off.
+bind_address = ""
+sas_port = 8883
+x509_port = 8884
+# Absolute paths; by default the files `edgectl certs init` writes under $EDGE_HOME/certs/:
+# server_cert = "/path/to/server.pem"
+# server_key = "/path/to/server.key.pem"
+# client_ca = "/path/to/ca.pem"
+# Plain MQTT on 127.0.0.1 only (0: off): for local tools and tests, never for devices.
+plain_port = 0
 )";
 }
 

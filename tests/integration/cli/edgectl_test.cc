@@ -90,9 +90,10 @@ class EdgectlTest : public ::testing::Test {
     std::filesystem::create_directory(output_dir_);
     // The hub's TLS listeners default to 8883 and 8884 on every interface: tests keep to loopback
     // ports of their own, so that they can run side by side.
-    std::ofstream(home_ / "config.toml")
-        << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = " << FreeLoopbackPort()
-        << "\nx509_port = " << FreeLoopbackPort() << "\n";
+    sas_port_ = FreeLoopbackPort();
+    x509_port_ = FreeLoopbackPort();
+    std::ofstream(home_ / "config.toml") << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = "
+                                         << sas_port_ << "\nx509_port = " << x509_port_ << "\n";
   }
 
   void TearDown() override {
@@ -203,6 +204,8 @@ class EdgectlTest : public ::testing::Test {
   std::filesystem::path home_;
   std::filesystem::path output_dir_;
   int commands_run_ = 0;
+  int sas_port_ = 0;
+  int x509_port_ = 0;
 };
 
 TEST_F(EdgectlTest, UpStatusDownLeavesNoProcessBehind) {
@@ -390,6 +393,46 @@ TEST_F(EdgectlTest, UnknownCommandIsAUsageError) {
 }
 
 // --- identities and twins through edgectl, as a new user would do it ---
+
+// README's first steps: up, add a device, connect with mosquitto_pub using the device CA and a
+// token from `edgectl identity sas`; an X.509 device with `edgectl certs client`.
+TEST_F(EdgectlTest, ANewDeviceConnectsWithMosquittoPubUsingTheCaAndASasToken) {
+  Up();
+  ASSERT_EQ(Run({"identity", "add", "thermostat-1"}).exit_code, 0);
+  CommandResult sas = Run({"identity", "sas", "thermostat-1"});
+  ASSERT_EQ(sas.exit_code, 0) << sas.output;
+  const std::string token = sas.out.substr(0, sas.out.size() - 1);
+  const std::string ca = (home_ / "certs/ca.pem").string();
+
+  absl::StatusOr<Subprocess> pub = Subprocess::Start(
+      {.argv = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
+                "--cafile", ca, "-V", "mqttv311", "-q", "1", "-i", "thermostat-1", "-u",
+                "localhost/thermostat-1/?api-version=2021-04-12", "-P", token, "-t",
+                "devices/thermostat-1/messages/events/", "-m", "{\"t\":21}"},
+       .log_file = output_dir_ / "pub.log"});
+  ASSERT_TRUE(pub.ok()) << pub.status();
+  absl::StatusOr<int> pub_status = pub->Wait(absl::Seconds(20));
+  ASSERT_TRUE(pub_status.ok());
+  EXPECT_TRUE(WIFEXITED(*pub_status) && WEXITSTATUS(*pub_status) == 0)
+      << ReadFile(output_dir_ / "pub.log") << ReadFile(home_ / "logs/hub.log");
+
+  ASSERT_EQ(Run({"identity", "add", "camera-1", "--auth", "x509"}).exit_code, 0);
+  CommandResult cert = Run({"certs", "client", "camera-1", "--out", output_dir_.string()});
+  ASSERT_EQ(cert.exit_code, 0) << cert.output;
+  EXPECT_THAT(cert.out, HasSubstr("camera-1.pem"));
+  absl::StatusOr<Subprocess> x509 = Subprocess::Start(
+      {.argv = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(x509_port_),
+                "--cafile", ca, "--cert", (output_dir_ / "camera-1.pem").string(), "--key",
+                (output_dir_ / "camera-1.key.pem").string(), "-V", "mqttv311", "-q", "1", "-i",
+                "camera-1", "-u", "localhost/camera-1/?api-version=2021-04-12", "-t",
+                "devices/camera-1/messages/events/", "-m", "{}"},
+       .log_file = output_dir_ / "x509.log"});
+  ASSERT_TRUE(x509.ok()) << x509.status();
+  absl::StatusOr<int> x509_status = x509->Wait(absl::Seconds(20));
+  ASSERT_TRUE(x509_status.ok());
+  EXPECT_TRUE(WIFEXITED(*x509_status) && WEXITSTATUS(*x509_status) == 0)
+      << ReadFile(output_dir_ / "x509.log") << ReadFile(home_ / "logs/hub.log");
+}
 
 TEST_F(EdgectlTest, AddsADeviceAndPrintsItsConnectionStringAndSasToken) {
   Up();

@@ -95,6 +95,22 @@ TEST_F(HubLauncherTest, PlainListenerIsBoundToLoopbackOnlyWhenConfigured) {
   EXPECT_THAT(RenderBrokerConf(*hub), HasSubstr("listener 18999 127.0.0.1\n"));
 }
 
+TEST_F(HubLauncherTest, TheDefaultConfigFileIsAValidHubConfig) {
+  std::string text = Config::DefaultText();
+  const size_t hub_section = text.find("[hub]\n");
+  ASSERT_NE(hub_section, std::string::npos);
+  text.insert(hub_section + 6, absl::StrCat("plugin = \"", plugin_.string(), "\"\n"));
+  absl::StatusOr<Config> config = Config::Parse(text);
+  ASSERT_TRUE(config.ok()) << config.status();
+
+  absl::StatusOr<HubConfig> hub = LoadHubConfig(*config, home_.path(), "info");
+
+  ASSERT_TRUE(hub.ok()) << hub.status();
+  EXPECT_EQ(hub->sas_port, 8883);
+  EXPECT_EQ(hub->x509_port, 8884);
+  EXPECT_EQ(hub->bind_address, "");
+}
+
 TEST_F(HubLauncherTest, TlsListenersDefaultTo8883And8884WithCertificatesCreatedWhenAbsent) {
   absl::StatusOr<HubConfig> hub = Load("");
   ASSERT_TRUE(hub.ok()) << hub.status();

@@ -10,10 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "common/edge_home.h"
+#include "common/local_channel.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "services/hub/plugin/hub_grpc_service.h"
 
 namespace edge::hub {
@@ -121,7 +120,7 @@ absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions option
     if (!plugin->options_.store_target.empty()) {
       HubPlugin* self = plugin.get();
       plugin->identity_watcher_ = std::make_unique<IdentityWatcher>(
-          grpc::CreateChannel(self->options_.store_target, grpc::InsecureChannelCredentials()),
+          LocalServiceChannel(self->options_.store_target),
           DataDir(self->options_.edge_home) / "hub-identities.cache",
           [self](std::shared_ptr<const IdentityTable> table) {
             self->RunOnBroker([self, table = std::move(table)](absl::Duration) {

@@ -14,7 +14,7 @@ namespace edge::hub {
 namespace {
 
 constexpr absl::Duration kFirstRetry = absl::Milliseconds(200);
-constexpr absl::Duration kMaxRetry = absl::Seconds(5);
+constexpr absl::Duration kMaxRetry = absl::Seconds(1);
 
 }  // namespace
 
@@ -98,6 +98,9 @@ bool IdentityWatcher::WatchOnce() {
     if (stopping_) return false;
     active_ = &context;
   }
+  // Waits for the store to be reachable (the channel reconnects within a second, see
+  // LocalServiceChannel) instead of failing at once; Stop() cancels the wait.
+  context.set_wait_for_ready(true);
   store::v1::WatchRequest request;
   request.add_kinds(store::v1::CHANGE_KIND_IDENTITY);
   request.set_from_sequence(cursor_);

@@ -4,8 +4,9 @@
 // every snapshot or batch of changes hands a complete new IdentityTable to `publish` (the plugin
 // posts it to the broker thread). Each new state is also written to a cache file (0600: it holds
 // keys) that Start() loads first, so a hub started while the store is down still authenticates,
-// and the watch resumes from the cached cursor instead of taking a snapshot. When the store is
-// unreachable it retries with backoff (0.2 s doubling to 5 s) and the last table stays in force.
+// and the watch resumes from the cached cursor instead of taking a snapshot. While the store is
+// unreachable the watch waits for it (wait-for-ready on a channel that reconnects within a second)
+// and the last table stays in force; a watch that ends is reopened after 0.2 s, backing off to 1 s.
 //
 // Example:
 //   IdentityWatcher watcher(store_channel, DataDir(home) / "hub-identities.cache",

@@ -498,7 +498,7 @@ TEST_F(HubAuthTest, HubStartedBeforeTheStoreLoadsIdentitiesOnceTheStoreIsUp) {
   EXPECT_LT(took, absl::Seconds(2));
 }
 
-TEST_F(HubAuthTest, HubInfoCountsConnectedClients) {
+TEST_F(HubAuthTest, HubInfoCountsConnectionsAndASecondConnectionReplacesTheFirst) {
   const std::string key = AddSasIdentity("sensor-1");
   ASSERT_TRUE(EventuallyConnects("sensor-1", Token("sensor-1", key), true)) << HubLog();
   absl::StatusOr<Subprocess> sub = Subprocess::Start(
@@ -520,7 +520,23 @@ TEST_F(HubAuthTest, HubInfoCountsConnectedClients) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(connected, 1);
+
+  // A second connection with the same client id replaces the first; the hub's state follows the
+  // connections, not the id (the old one's late DISCONNECT does not remove the new one).
+  Probe second = RunProbe({.client_id = "sensor-1", .password = Token("sensor-1", key)});
+  EXPECT_EQ(second.connack(), 0) << second.output;
+  EXPECT_THAT(HubLog(), HasSubstr("Client sensor-1 already connected, closing old connection."));
   sub->Stop(absl::Seconds(1));
+  const absl::Time gone = absl::Now() + absl::Seconds(10);
+  while (connected != 0 && absl::Now() < gone) {
+    grpc::ClientContext context;
+    v1::HubInfo info;
+    if (stub->GetHubInfo(&context, v1::GetHubInfoRequest(), &info).ok()) {
+      connected = info.connected_clients();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(connected, 0);
 }
 
 }  // namespace

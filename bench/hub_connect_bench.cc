@@ -27,9 +27,9 @@
 #include "common/certs.h"
 #include "common/sas.h"
 #include "common/subprocess.h"
-#include "services/hub/plugin/client_auth.h"
 #include "edge/store/v1/identities.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "services/hub/plugin/client_auth.h"
 #include "tests/support/free_port.h"
 #include "tests/support/run_to_exit.h"
 #include "tests/support/service_process.h"
@@ -57,9 +57,8 @@ mosquitto* Connect(const Target& target, const Credentials& credentials) {
   if (client == nullptr) return nullptr;
   int connack = -1;
   mosquitto_user_data_set(client, &connack);
-  mosquitto_connect_callback_set(client, [](mosquitto*, void* data, int rc) {
-    *static_cast<int*>(data) = rc;
-  });
+  mosquitto_connect_callback_set(
+      client, [](mosquitto*, void* data, int rc) { *static_cast<int*>(data) = rc; });
   mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
   mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
   mosquitto_tls_set(client, target.cafile.c_str(), nullptr, nullptr, nullptr, nullptr);
@@ -152,8 +151,8 @@ double AuthenticateMicros(int rounds) {
     table[absl::StrCat("d", i)] = {.primary_key = GenerateSymmetricKey(),
                                    .secondary_key = GenerateSymmetricKey()};
   }
-  const std::string token =
-      *MakeSasToken("localhost/devices/d7", table["d7"].secondary_key, absl::Now() + absl::Hours(1));
+  const std::string token = *MakeSasToken("localhost/devices/d7", table["d7"].secondary_key,
+                                          absl::Now() + absl::Hours(1));
   const std::string username = "localhost/d7/?api-version=2021-04-12";
   int accepted = 0;
   const auto start = Clock::now();
@@ -167,10 +166,11 @@ double AuthenticateMicros(int rounds) {
 }
 
 void Print(const char* name, const Latency& l, const Memory& m) {
-  std::printf("%-10s connect p50 %6.2f ms  p99 %6.2f ms  mean %6.2f ms  failed %d | RSS idle %6ld KiB,"
-              " %d held %7ld KiB (%.1f KiB each)\n",
-              name, l.p50_ms, l.p99_ms, l.mean_ms, l.failed, m.idle_kib, m.held, m.held_kib,
-              m.held > 0 ? static_cast<double>(m.held_kib - m.idle_kib) / m.held : 0.0);
+  std::printf(
+      "%-10s connect p50 %6.2f ms  p99 %6.2f ms  mean %6.2f ms  failed %d | RSS idle %6ld KiB,"
+      " %d held %7ld KiB (%.1f KiB each)\n",
+      name, l.p50_ms, l.p99_ms, l.mean_ms, l.failed, m.idle_kib, m.held, m.held_kib,
+      m.held > 0 ? static_cast<double>(m.held_kib - m.idle_kib) / m.held : 0.0);
 }
 
 int Run(int connections, int held) {
@@ -197,10 +197,9 @@ int Run(int connections, int held) {
     grpc::ClientContext context;
     store::v1::Identity created;
     if (!registry->CreateIdentity(&context, request, &created).ok()) return 1;
-    hub_clients.push_back(
-        {id, absl::StrCat("localhost/", id, "/?api-version=2021-04-12"),
-         *MakeSasToken(absl::StrCat("localhost/devices/", id), created.primary_key(),
-                       absl::Now() + absl::Hours(1))});
+    hub_clients.push_back({id, absl::StrCat("localhost/", id, "/?api-version=2021-04-12"),
+                           *MakeSasToken(absl::StrCat("localhost/devices/", id),
+                                         created.primary_key(), absl::Now() + absl::Hours(1))});
     anchor_clients.push_back({id, "bench", "bench-secret"});
   }
   // The hub learns identities through the store's change feed: wait until the last one works.
@@ -247,7 +246,8 @@ int Run(int connections, int held) {
     }
   }
   if (!anchor_up) {
-    std::fprintf(stderr, "the anchor broker does not accept connections:\n%s\n", anchor_log().c_str());
+    std::fprintf(stderr, "the anchor broker does not accept connections:\n%s\n",
+                 anchor_log().c_str());
     return 1;
   }
 

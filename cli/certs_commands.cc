@@ -43,13 +43,14 @@ int IssueClientCertificate(const CommandContext& context, const std::string& dev
   if (absl::Status s = EnsureDirectory(dir, 0750); !s.ok()) return ReportError(context, s);
   const std::filesystem::path cert = dir / (device + ".pem");
   const std::filesystem::path key = dir / (device + ".key.pem");
-  if (absl::Status s = CreateClientCertificate(CertsDir(context.edge_home), device, cert, key, days);
+  if (absl::Status s =
+          CreateClientCertificate(CertsDir(context.edge_home), device, cert, key, days);
       !s.ok()) {
     return ReportError(context, s);
   }
   *context.out << "issued a client certificate for \"" << device
-               << "\" signed by the device CA, valid " << days << " days:\n  certificate " << cert.string()
-               << "\n  key         " << key.string()
+               << "\" signed by the device CA, valid " << days << " days:\n  certificate "
+               << cert.string() << "\n  key         " << key.string()
                << "\nthe device's identity needs auth type x509 (edgectl identity add " << device
                << " --auth x509)\n";
   return kExitOk;
@@ -103,7 +104,9 @@ void AddCertsCommands(CLI::App& app, Action* action) {
   client->add_option("DEVICE", *device, "the device id (the certificate's CN)")->required();
   client->add_option("--out", *out_dir, "where to write DEVICE.pem and DEVICE.key.pem")
       ->default_str("$EDGE_HOME/certs/clients");
-  client->add_option("--days", *days, "validity in days")->default_val(365)->check(CLI::Range(1, 36500));
+  client->add_option("--days", *days, "validity in days")
+      ->default_val(365)
+      ->check(CLI::Range(1, 36500));
   client->callback([device, out_dir, days, action] {
     *action = [device, out_dir, days](const CommandContext& context) {
       return IssueClientCertificate(context, *device, *out_dir, *days);

@@ -93,7 +93,8 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
                    section.GetString("server_cert", ServerCertPath(certs).string()));
   ASSIGN_OR_RETURN(std::string server_key,
                    section.GetString("server_key", ServerKeyPath(certs).string()));
-  ASSIGN_OR_RETURN(std::string client_ca, section.GetString("client_ca", CaCertPath(certs).string()));
+  ASSIGN_OR_RETURN(std::string client_ca,
+                   section.GetString("client_ca", CaCertPath(certs).string()));
   hub.server_cert = server_cert;
   hub.server_key = server_key;
   hub.client_ca = client_ca;
@@ -159,9 +160,8 @@ std::string RenderBrokerConf(const HubConfig& config) {
       "max_queued_messages 0\n", "max_queued_bytes ", kMaxQueuedBytes, "\n",
       // Small packets (PUBACK, CONNACK, the end of a TLS handshake) go out at once instead of
       // waiting out the peer's delayed ACK (40 ms).
-      "set_tcp_nodelay true\n",
-      "\n# The hub-only listener of the plugin's wake client.\n", "listener 0 ",
-      config.wake_socket.string(), "\n");
+      "set_tcp_nodelay true\n", "\n# The hub-only listener of the plugin's wake client.\n",
+      "listener 0 ", config.wake_socket.string(), "\n");
   if (config.sas_port != 0) {
     absl::StrAppend(&text, "\n# TLS for SAS-token clients (hub.sas_port).\n",
                     ListenerLine(config.sas_port, config.bind_address), "certfile ",

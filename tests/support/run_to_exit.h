@@ -23,7 +23,8 @@ struct Finished {
 };
 
 // Runs `argv` (argv[0] a path) until it exits, killing it after `timeout`.
-Finished RunToExit(const std::vector<std::string>& argv, absl::Duration timeout = absl::Seconds(10));
+Finished RunToExit(const std::vector<std::string>& argv,
+                   absl::Duration timeout = absl::Seconds(10));
 
 // The whole file; empty when it cannot be read.
 std::string ReadFile(const std::filesystem::path& path);

@@ -55,9 +55,10 @@ AuthResult AuthenticateSas(const IdentityTable& table, const IdentityId& identit
                            const IdentityRecord& record, absl::string_view password,
                            absl::Time now) {
   if (record.x509) {
-    return Refuse(AuthFailure::kWrongAuthType,
-                  absl::StrCat("identity \"", identity.ToString(),
-                               "\" uses X.509: connect to the X.509 listener with its certificate"));
+    return Refuse(
+        AuthFailure::kWrongAuthType,
+        absl::StrCat("identity \"", identity.ToString(),
+                     "\" uses X.509: connect to the X.509 listener with its certificate"));
   }
   if (password.empty()) return Refuse(AuthFailure::kMalformedToken, "no SAS token in the password");
   const IdentityRecord* keys = &record;
@@ -93,8 +94,9 @@ AuthResult AuthenticateSas(const IdentityTable& table, const IdentityId& identit
 absl::StatusOr<MqttUsername> ParseMqttUsername(absl::string_view username) {
   const size_t query_at = username.find("/?");
   if (query_at == absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "username \"", username, "\" has no \"/?api-version=…\" part ({host}/{device}[/{module}]/?…)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("username \"", username,
+                     "\" has no \"/?api-version=…\" part ({host}/{device}[/{module}]/?…)"));
   }
   std::vector<absl::string_view> path = absl::StrSplit(username.substr(0, query_at), '/');
   if (path.size() != 2 && path.size() != 3) {
@@ -111,7 +113,8 @@ absl::StatusOr<MqttUsername> ParseMqttUsername(absl::string_view username) {
   parsed.identity = identity;
   bool has_api_version = false;
   for (absl::string_view pair : absl::StrSplit(username.substr(query_at + 2), '&')) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
     if (kv.first != "api-version") continue;
     absl::StatusOr<std::string> value = UrlDecode(kv.second);
     if (!value.ok()) {

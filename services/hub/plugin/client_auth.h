@@ -47,18 +47,18 @@ absl::string_view AuthMethodName(AuthMethod method);  // "sas", "x509"
 
 // Why a connection was refused; each has a stable label for the refusal counter.
 enum class AuthFailure {
-  kMalformedUsername,     // "malformed_username"
-  kClientIdMismatch,      // "client_id_mismatch"
-  kIdentitiesUnknown,     // "identities_not_loaded": nothing loaded from the store or its cache
-  kUnknownIdentity,       // "unknown_identity"
-  kDisabled,              // "disabled"
-  kWrongAuthType,         // "wrong_auth_type": a SAS identity with a certificate, or the reverse
-  kMalformedToken,        // "malformed_token"
-  kExpiredToken,          // "expired_token"
-  kWrongResource,         // "wrong_resource"
-  kBadSignature,          // "bad_signature"
-  kCertificateMismatch,   // "certificate_mismatch": CN is not the identity
-  kBrokenIdentity,        // "broken_identity": the stored keys are unusable
+  kMalformedUsername,    // "malformed_username"
+  kClientIdMismatch,     // "client_id_mismatch"
+  kIdentitiesUnknown,    // "identities_not_loaded": nothing loaded from the store or its cache
+  kUnknownIdentity,      // "unknown_identity"
+  kDisabled,             // "disabled"
+  kWrongAuthType,        // "wrong_auth_type": a SAS identity with a certificate, or the reverse
+  kMalformedToken,       // "malformed_token"
+  kExpiredToken,         // "expired_token"
+  kWrongResource,        // "wrong_resource"
+  kBadSignature,         // "bad_signature"
+  kCertificateMismatch,  // "certificate_mismatch": CN is not the identity
+  kBrokenIdentity,       // "broken_identity": the stored keys are unusable
 };
 absl::string_view AuthFailureLabel(AuthFailure failure);
 

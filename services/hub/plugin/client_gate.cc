@@ -22,8 +22,8 @@ ClientGate::ClientGate(BrokerApi* broker, MetricsRegistry& metrics)
       kicked_(metrics.AddCounter(
           "edge_hub_clients_kicked_total",
           "Clients disconnected because their identity was deleted, disabled or changed type.")),
-      connected_(metrics.AddGauge("edge_hub_connected_clients", "Authenticated MQTT connections.")) {
-}
+      connected_(
+          metrics.AddGauge("edge_hub_connected_clients", "Authenticated MQTT connections.")) {}
 
 void ClientGate::SetIdentities(std::shared_ptr<const IdentityTable> identities) {
   identities_ = std::move(identities);
@@ -53,11 +53,11 @@ bool ClientGate::Connect(const void* connection, const ConnectAttempt& attempt) 
                  attempt.username, AuthFailureLabel(result.failure), result.reason);
     return false;
   }
-  auto [entry, inserted] = clients_.insert_or_assign(
-      connection, ClientState{.client_id = std::string(attempt.client_id),
-                              .identity = *std::move(result.identity),
-                              .method = result.method,
-                              .connected_at = attempt.now});
+  auto [entry, inserted] =
+      clients_.insert_or_assign(connection, ClientState{.client_id = std::string(attempt.client_id),
+                                                        .identity = *std::move(result.identity),
+                                                        .method = result.method,
+                                                        .connected_at = attempt.now});
   const ClientState& client = entry->second;
   connected_.Set(static_cast<double>(clients_.size()));
   spdlog::info("hub: client \"{}\" connected ({})", client.client_id,
@@ -111,9 +111,9 @@ PublishVerdict ClientGate::CheckPublish(const void* connection, absl::string_vie
   if (!parsed.ok()) return Refuse(*client, "topic", topic, parsed.status().message());
   const size_t size = MessageSize(payload, parsed->properties);
   if (size > kMaxMessageBytes) {
-    return Refuse(*client, "size", topic,
-                  absl::StrCat(size, " bytes of body and properties; the limit is ",
-                               kMaxMessageBytes));
+    return Refuse(
+        *client, "size", topic,
+        absl::StrCat(size, " bytes of body and properties; the limit is ", kMaxMessageBytes));
   }
   return PublishVerdict::kAccept;
 }

@@ -52,7 +52,7 @@ struct PluginOptions {
   // plugin_opt_store: the store's gRPC target, whose identities the hub follows; empty: none
   // (nobody but the wake client can connect).
   std::string store_target;
-  std::string log_level = "info";     // plugin_opt_log_level
+  std::string log_level = "info";  // plugin_opt_log_level
 
   // INVALID_ARGUMENT naming the option for an unknown key, a missing required key or a bad value.
   static absl::StatusOr<PluginOptions> Parse(
@@ -77,8 +77,7 @@ class HubPlugin {
   // Starts logging, the gRPC server, the wake client and the identity watcher. UNAVAILABLE /
   // ALREADY_EXISTS when the gRPC address cannot be bound (see ServiceRunner::Start). `broker`
   // must outlive the plugin.
-  static absl::StatusOr<std::unique_ptr<HubPlugin>> Start(PluginOptions options,
-                                                          BrokerApi* broker);
+  static absl::StatusOr<std::unique_ptr<HubPlugin>> Start(PluginOptions options, BrokerApi* broker);
   ~HubPlugin();
 
   // Broker thread, on TICK: runs the queued work.

@@ -20,7 +20,9 @@ constexpr absl::Duration kMaxRetry = absl::Seconds(1);
 
 IdentityWatcher::IdentityWatcher(std::shared_ptr<grpc::Channel> store,
                                  std::filesystem::path cache_file, Publish publish)
-    : channel_(std::move(store)), cache_file_(std::move(cache_file)), publish_(std::move(publish)) {}
+    : channel_(std::move(store)),
+      cache_file_(std::move(cache_file)),
+      publish_(std::move(publish)) {}
 
 IdentityWatcher::~IdentityWatcher() { Stop(); }
 

@@ -1,6 +1,6 @@
 // The entry points mosquitto 2.0.11 looks up in libedge_hub_plugin.so, and the broker callbacks.
-// Each callback translates the broker's event into HubPlugin's terms (its userdata) and back; all run
-// on the broker thread.
+// Each callback translates the broker's event into HubPlugin's terms (its userdata) and back; all
+// run on the broker thread.
 #include <memory>
 #include <optional>
 #include <string>

@@ -92,8 +92,9 @@ class EdgectlTest : public ::testing::Test {
     // ports of their own, so that they can run side by side.
     sas_port_ = FreeLoopbackPort();
     x509_port_ = FreeLoopbackPort();
-    std::ofstream(home_ / "config.toml") << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = "
-                                         << sas_port_ << "\nx509_port = " << x509_port_ << "\n";
+    std::ofstream(home_ / "config.toml")
+        << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = " << sas_port_
+        << "\nx509_port = " << x509_port_ << "\n";
   }
 
   void TearDown() override {
@@ -404,12 +405,29 @@ TEST_F(EdgectlTest, ANewDeviceConnectsWithMosquittoPubUsingTheCaAndASasToken) {
   const std::string token = sas.out.substr(0, sas.out.size() - 1);
   const std::string ca = (home_ / "certs/ca.pem").string();
 
-  absl::StatusOr<Subprocess> pub = Subprocess::Start(
-      {.argv = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
-                "--cafile", ca, "-V", "mqttv311", "-q", "1", "-i", "thermostat-1", "-u",
-                "localhost/thermostat-1/?api-version=2021-04-12", "-P", token, "-t",
-                "devices/thermostat-1/messages/events/", "-m", "{\"t\":21}"},
-       .log_file = output_dir_ / "pub.log"});
+  absl::StatusOr<Subprocess> pub =
+      Subprocess::Start({.argv = {"/usr/bin/mosquitto_pub",
+                                  "-h",
+                                  "127.0.0.1",
+                                  "-p",
+                                  std::to_string(sas_port_),
+                                  "--cafile",
+                                  ca,
+                                  "-V",
+                                  "mqttv311",
+                                  "-q",
+                                  "1",
+                                  "-i",
+                                  "thermostat-1",
+                                  "-u",
+                                  "localhost/thermostat-1/?api-version=2021-04-12",
+                                  "-P",
+                                  token,
+                                  "-t",
+                                  "devices/thermostat-1/messages/events/",
+                                  "-m",
+                                  "{\"t\":21}"},
+                         .log_file = output_dir_ / "pub.log"});
   ASSERT_TRUE(pub.ok()) << pub.status();
   absl::StatusOr<int> pub_status = pub->Wait(absl::Seconds(20));
   ASSERT_TRUE(pub_status.ok());
@@ -420,13 +438,31 @@ TEST_F(EdgectlTest, ANewDeviceConnectsWithMosquittoPubUsingTheCaAndASasToken) {
   CommandResult cert = Run({"certs", "client", "camera-1", "--out", output_dir_.string()});
   ASSERT_EQ(cert.exit_code, 0) << cert.output;
   EXPECT_THAT(cert.out, HasSubstr("camera-1.pem"));
-  absl::StatusOr<Subprocess> x509 = Subprocess::Start(
-      {.argv = {"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(x509_port_),
-                "--cafile", ca, "--cert", (output_dir_ / "camera-1.pem").string(), "--key",
-                (output_dir_ / "camera-1.key.pem").string(), "-V", "mqttv311", "-q", "1", "-i",
-                "camera-1", "-u", "localhost/camera-1/?api-version=2021-04-12", "-t",
-                "devices/camera-1/messages/events/", "-m", "{}"},
-       .log_file = output_dir_ / "x509.log"});
+  absl::StatusOr<Subprocess> x509 =
+      Subprocess::Start({.argv = {"/usr/bin/mosquitto_pub",
+                                  "-h",
+                                  "127.0.0.1",
+                                  "-p",
+                                  std::to_string(x509_port_),
+                                  "--cafile",
+                                  ca,
+                                  "--cert",
+                                  (output_dir_ / "camera-1.pem").string(),
+                                  "--key",
+                                  (output_dir_ / "camera-1.key.pem").string(),
+                                  "-V",
+                                  "mqttv311",
+                                  "-q",
+                                  "1",
+                                  "-i",
+                                  "camera-1",
+                                  "-u",
+                                  "localhost/camera-1/?api-version=2021-04-12",
+                                  "-t",
+                                  "devices/camera-1/messages/events/",
+                                  "-m",
+                                  "{}"},
+                         .log_file = output_dir_ / "x509.log"});
   ASSERT_TRUE(x509.ok()) << x509.status();
   absl::StatusOr<int> x509_status = x509->Wait(absl::Seconds(20));
   ASSERT_TRUE(x509_status.ok());

@@ -59,8 +59,7 @@ struct Probe {
 
   // -1 when there was no CONNACK (refused during the TLS handshake, or the probe failed).
   int connack() const {
-    return report.is_object() && report["connack"].is_number() ? report["connack"].get<int>()
-                                                                 : -1;
+    return report.is_object() && report["connack"].is_number() ? report["connack"].get<int>() : -1;
   }
   bool disconnected() const { return report.is_object() && report.value("disconnected", false); }
   std::vector<int> granted() const {
@@ -133,11 +132,10 @@ class HubAuthTest : public ::testing::Test {
   static std::string Token(const std::string& identity, const std::string& key,
                            absl::Duration valid = absl::Hours(1)) {
     const size_t slash = identity.find('/');
-    const std::string resource =
-        slash == std::string::npos
-            ? absl::StrCat("localhost/devices/", identity)
-            : absl::StrCat("localhost/devices/", identity.substr(0, slash), "/modules/",
-                           identity.substr(slash + 1));
+    const std::string resource = slash == std::string::npos
+                                     ? absl::StrCat("localhost/devices/", identity)
+                                     : absl::StrCat("localhost/devices/", identity.substr(0, slash),
+                                                    "/modules/", identity.substr(slash + 1));
     return *MakeSasToken(resource, key, absl::Now() + valid);
   }
 
@@ -146,11 +144,21 @@ class HubAuthTest : public ::testing::Test {
   Probe RunProbe(const ProbeArgs& args) {
     const bool x509 = !args.cert.empty();
     std::vector<std::string> argv = {
-        "/usr/bin/python3", ProbeScript().string(), "--port",
-        std::to_string(x509 ? x509_port_ : sas_port_), "--cafile", CaFile().string(),
-        "--client-id", args.client_id, "--username",
-        args.username.empty() ? UsernameFor(args.client_id) : args.username, "--password",
-        args.password, "--payload-size", std::to_string(args.payload_size), "--qos",
+        "/usr/bin/python3",
+        ProbeScript().string(),
+        "--port",
+        std::to_string(x509 ? x509_port_ : sas_port_),
+        "--cafile",
+        CaFile().string(),
+        "--client-id",
+        args.client_id,
+        "--username",
+        args.username.empty() ? UsernameFor(args.client_id) : args.username,
+        "--password",
+        args.password,
+        "--payload-size",
+        std::to_string(args.payload_size),
+        "--qos",
         std::to_string(args.qos)};
     if (x509) argv.insert(argv.end(), {"--cert", args.cert.string(), "--key", args.key.string()});
     for (const std::string& topic : args.subscribe) argv.insert(argv.end(), {"--subscribe", topic});
@@ -169,9 +177,26 @@ class HubAuthTest : public ::testing::Test {
   // mosquitto_pub over the SAS listener, QoS 1.
   Finished MosquittoPub(const std::string& identity, const std::string& password,
                         const std::string& topic) {
-    return RunToExit({kMosquittoPub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
-                      "--cafile", CaFile().string(), "-V", "mqttv311", "-i", identity, "-u",
-                      UsernameFor(identity), "-P", password, "-q", "1", "-t", topic, "-m",
+    return RunToExit({kMosquittoPub,
+                      "-h",
+                      "127.0.0.1",
+                      "-p",
+                      std::to_string(sas_port_),
+                      "--cafile",
+                      CaFile().string(),
+                      "-V",
+                      "mqttv311",
+                      "-i",
+                      identity,
+                      "-u",
+                      UsernameFor(identity),
+                      "-P",
+                      password,
+                      "-q",
+                      "1",
+                      "-t",
+                      topic,
+                      "-m",
                       "{\"temperature\":21.5}"});
   }
 
@@ -207,10 +232,26 @@ TEST_F(HubAuthTest, DeviceAndModuleConnectWithSasTokensUsingMosquittoClients) {
                                  "devices/sensor-1/messages/events/kind=reading");
   Finished module = MosquittoPub("edge-device/filter", Token("edge-device/filter", module_key),
                                  "devices/edge-device/modules/filter/messages/events/%24.on=alert");
-  Finished sub = RunToExit({kMosquittoSub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
-                            "--cafile", CaFile().string(), "-V", "mqttv311", "-i", "sensor-1",
-                            "-u", UsernameFor("sensor-1"), "-P", Token("sensor-1", device_key),
-                            "-q", "1", "-t", "devices/sensor-1/messages/devicebound/#", "-E"});
+  Finished sub = RunToExit({kMosquittoSub,
+                            "-h",
+                            "127.0.0.1",
+                            "-p",
+                            std::to_string(sas_port_),
+                            "--cafile",
+                            CaFile().string(),
+                            "-V",
+                            "mqttv311",
+                            "-i",
+                            "sensor-1",
+                            "-u",
+                            UsernameFor("sensor-1"),
+                            "-P",
+                            Token("sensor-1", device_key),
+                            "-q",
+                            "1",
+                            "-t",
+                            "devices/sensor-1/messages/devicebound/#",
+                            "-E"});
 
   EXPECT_TRUE(device.ExitedWith(0)) << device.output << HubLog();
   EXPECT_TRUE(module.ExitedWith(0)) << module.output << HubLog();
@@ -259,13 +300,15 @@ TEST_F(HubAuthTest, EveryBadConnectionIsRefusedNotAuthorisedWithItsReasonLogged)
       {{.client_id = "sensor-1", .password = Token("sensor-1", other_key)}, "bad_signature"},
       {{.client_id = "sensor-1", .password = Token("sensor-2", key)}, "wrong_resource"},
       {{.client_id = "nobody", .password = Token("nobody", key)}, "unknown_identity"},
-      {{.client_id = "sensor-2", .username = UsernameFor("sensor-1"),
+      {{.client_id = "sensor-2",
+        .username = UsernameFor("sensor-1"),
         .password = Token("sensor-1", key)},
        "client_id_mismatch"},
       {{.client_id = "sensor-off", .password = Token("sensor-off", off_key)}, "disabled"},
       {{.client_id = "sensor-1", .username = "sensor-1", .password = Token("sensor-1", key)},
        "malformed_username"},
-      {{.client_id = "sensor-1", .username = "localhost/sensor-1/?DeviceClientType=x",
+      {{.client_id = "sensor-1",
+        .username = "localhost/sensor-1/?DeviceClientType=x",
         .password = Token("sensor-1", key)},
        "malformed_username"},
       {{.client_id = "sensor-1", .password = "not a token"}, "malformed_token"},
@@ -334,15 +377,13 @@ TEST_F(HubAuthTest, ClientsSubscribeOnlyToTheirOwnFilters) {
   const std::string module_key = AddSasIdentity("edge-device/filter");
   ASSERT_TRUE(EventuallyConnects("sensor-1", Token("sensor-1", device_key), true)) << HubLog();
 
-  Probe device = RunProbe({.client_id = "sensor-1",
-                           .password = Token("sensor-1", device_key),
-                           .subscribe = {"devices/sensor-1/messages/devicebound/#",
-                                         "$iothub/twin/res/#",
-                                         "$iothub/twin/PATCH/properties/desired/#",
-                                         "$iothub/methods/POST/#",
-                                         "devices/sensor-2/messages/devicebound/#", "#",
-                                         "devices/+/messages/devicebound/#", "$SYS/#",
-                                         "arbitrary/topic"}});
+  Probe device =
+      RunProbe({.client_id = "sensor-1",
+                .password = Token("sensor-1", device_key),
+                .subscribe = {"devices/sensor-1/messages/devicebound/#", "$iothub/twin/res/#",
+                              "$iothub/twin/PATCH/properties/desired/#", "$iothub/methods/POST/#",
+                              "devices/sensor-2/messages/devicebound/#", "#",
+                              "devices/+/messages/devicebound/#", "$SYS/#", "arbitrary/topic"}});
   Probe module = RunProbe({.client_id = "edge-device/filter",
                            .password = Token("edge-device/filter", module_key),
                            .subscribe = {"devices/edge-device/modules/filter/inputs/#",
@@ -378,9 +419,8 @@ TEST_F(HubAuthTest, PublishingOutsideItsOwnTopicsDisconnectsWithoutPuback) {
     const std::string own = c.identity == "sensor-1"
                                 ? "devices/sensor-1/messages/events/"
                                 : "devices/edge-device/modules/filter/messages/events/";
-    Probe probe = RunProbe({.client_id = c.identity,
-                            .password = Token(c.identity, c.key),
-                            .publish = {own, c.topic}});
+    Probe probe = RunProbe(
+        {.client_id = c.identity, .password = Token(c.identity, c.key), .publish = {own, c.topic}});
     EXPECT_TRUE(probe.puback(0)) << c.topic << ": " << probe.output;
     EXPECT_FALSE(probe.puback(1)) << c.topic << ": " << probe.output;
     EXPECT_TRUE(probe.disconnected()) << c.topic << ": " << probe.output;
@@ -426,12 +466,12 @@ TEST_F(HubAuthTest, IdentityChangesTakeEffectWithoutARestart) {
 
   // A connected client of an identity that gets disabled is disconnected; new connections fail.
   const size_t connections_before = CountOf(HubLog(), "client \"late-1\" connected");
-  absl::StatusOr<Subprocess> sub = Subprocess::Start(
-      {.argv = {kMosquittoSub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_), "--cafile",
-                CaFile().string(), "-V", "mqttv311", "-i", "late-1", "-u", UsernameFor("late-1"),
-                "-P", Token("late-1", key), "-q", "1", "-t",
-                "devices/late-1/messages/devicebound/#"},
-       .log_file = home_.path() / "sub.log"});
+  absl::StatusOr<Subprocess> sub =
+      Subprocess::Start({.argv = {kMosquittoSub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
+                                  "--cafile", CaFile().string(), "-V", "mqttv311", "-i", "late-1",
+                                  "-u", UsernameFor("late-1"), "-P", Token("late-1", key), "-q",
+                                  "1", "-t", "devices/late-1/messages/devicebound/#"},
+                         .log_file = home_.path() / "sub.log"});
   ASSERT_TRUE(sub.ok()) << sub.status();
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (CountOf(HubLog(), "client \"late-1\" connected") < connections_before + 1 &&
@@ -468,8 +508,7 @@ TEST_F(HubAuthTest, AuthenticationKeepsWorkingWhileTheStoreIsDownAcrossAHubResta
   // A hub started while the store is down authenticates from its identity cache.
   ASSERT_EQ(hub_.Stop(), 0) << HubLog();
   ASSERT_TRUE(hub_.Start().ok()) << HubLog();
-  Probe after_restart =
-      RunProbe({.client_id = "sensor-1", .password = Token("sensor-1", key)});
+  Probe after_restart = RunProbe({.client_id = "sensor-1", .password = Token("sensor-1", key)});
   EXPECT_EQ(after_restart.connack(), 0) << after_restart.output << HubLog();
   EXPECT_EQ(RunProbe({.client_id = "nobody", .password = Token("nobody", key)}).connack(), 5);
 
@@ -501,12 +540,12 @@ TEST_F(HubAuthTest, HubStartedBeforeTheStoreLoadsIdentitiesOnceTheStoreIsUp) {
 TEST_F(HubAuthTest, HubInfoCountsConnectionsAndASecondConnectionReplacesTheFirst) {
   const std::string key = AddSasIdentity("sensor-1");
   ASSERT_TRUE(EventuallyConnects("sensor-1", Token("sensor-1", key), true)) << HubLog();
-  absl::StatusOr<Subprocess> sub = Subprocess::Start(
-      {.argv = {kMosquittoSub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_), "--cafile",
-                CaFile().string(), "-V", "mqttv311", "-i", "sensor-1", "-u",
-                UsernameFor("sensor-1"), "-P", Token("sensor-1", key), "-t",
-                "devices/sensor-1/messages/devicebound/#"},
-       .log_file = home_.path() / "sub.log"});
+  absl::StatusOr<Subprocess> sub =
+      Subprocess::Start({.argv = {kMosquittoSub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
+                                  "--cafile", CaFile().string(), "-V", "mqttv311", "-i", "sensor-1",
+                                  "-u", UsernameFor("sensor-1"), "-P", Token("sensor-1", key), "-t",
+                                  "devices/sensor-1/messages/devicebound/#"},
+                         .log_file = home_.path() / "sub.log"});
   ASSERT_TRUE(sub.ok()) << sub.status();
   auto stub = v1::Hub::NewStub(hub_.Channel());
   int64_t connected = 0;

@@ -140,9 +140,9 @@ TEST_F(HubTest, IdleBrokerRunsQueuedWorkWithinMilliseconds) {
 TEST_F(HubTest, WithoutIdentitiesEveryClientIsRefused) {
   StartWithPlainListener();
 
-  Finished pub = RunToExit({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p",
-                            std::to_string(plain_port_), "-i", "d1", "-t", "x", "-m", "y", "-u",
-                            "h/d1/?api-version=1", "-P", "p"});
+  Finished pub =
+      RunToExit({"/usr/bin/mosquitto_pub", "-h", "127.0.0.1", "-p", std::to_string(plain_port_),
+                 "-i", "d1", "-t", "x", "-m", "y", "-u", "h/d1/?api-version=1", "-P", "p"});
 
   EXPECT_FALSE(pub.ExitedWith(0)) << pub.output;
   EXPECT_THAT(pub.output, HasSubstr("not authorised"));

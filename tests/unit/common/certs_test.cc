@@ -252,8 +252,7 @@ TEST_F(CertsTest, ClientCertificateNamesTheDeviceAndVerifiesForClientAuthOnlyAga
 TEST_F(CertsTest, ClientCertificateNeedsTheCaAndASensibleName) {
   const std::filesystem::path cert = root_ / "leaf.pem";
   const std::filesystem::path key = root_ / "leaf.key.pem";
-  EXPECT_EQ(CreateClientCertificate(dir_, "leaf-1", cert, key).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(CreateClientCertificate(dir_, "leaf-1", cert, key).code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(CreateEdgeCertificates(dir_, "edge-gw.example", false).ok());
   EXPECT_EQ(CreateClientCertificate(dir_, "", cert, key).code(),
             absl::StatusCode::kInvalidArgument);

@@ -63,11 +63,11 @@ TEST(MqttUsernameTest, RejectsEveryMalformedShapeSayingWhy) {
     const char* username;
     const char* says;
   };
-  for (const Case& c : {Case{"d1", "api-version"}, Case{"hub/d1/?DeviceClientType=x", "api-version"},
-                        Case{"hub/d1/?api-version=", "api-version"}, Case{"/?api-version=1", "is not"},
-                        Case{"hub/a/b/c/?api-version=1", "is not"},
-                        Case{"hub/bad#id/?api-version=1", "bad#id"},
-                        Case{"hub/d1/?api-version=%zz", "api-version"}}) {
+  for (const Case& c :
+       {Case{"d1", "api-version"}, Case{"hub/d1/?DeviceClientType=x", "api-version"},
+        Case{"hub/d1/?api-version=", "api-version"}, Case{"/?api-version=1", "is not"},
+        Case{"hub/a/b/c/?api-version=1", "is not"}, Case{"hub/bad#id/?api-version=1", "bad#id"},
+        Case{"hub/d1/?api-version=%zz", "api-version"}}) {
     absl::StatusOr<MqttUsername> parsed = ParseMqttUsername(c.username);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << c.username;
     EXPECT_THAT(std::string(parsed.status().message()), HasSubstr(c.says)) << c.username;
@@ -116,8 +116,8 @@ TEST_F(ClientAuthTest, EveryRefusalHasItsReason) {
   const Case cases[] = {
       {Connect("d1", Token("h/devices/d1", GenerateSymmetricKey())), AuthFailure::kBadSignature,
        "bad_signature"},
-      {Connect("d1", Token("h/devices/d2", table_["d1"].primary_key)),
-       AuthFailure::kWrongResource, "wrong_resource"},
+      {Connect("d1", Token("h/devices/d2", table_["d1"].primary_key)), AuthFailure::kWrongResource,
+       "wrong_resource"},
       {Connect("d1", "SharedAccessSignature sr=x"), AuthFailure::kMalformedToken,
        "malformed_token"},
       {Connect("d1", ""), AuthFailure::kMalformedToken, "malformed_token"},
@@ -145,27 +145,24 @@ TEST_F(ClientAuthTest, X509DeviceWithItsCnIsAccepted) {
 
 TEST_F(ClientAuthTest, ClientIdMustBeTheUsernamesIdentity) {
   const std::string token = Token("h/devices/d1", table_["d1"].primary_key);
-  AuthResult result = Authenticate(&table_, {.client_id = "d1/m1",
-                                             .username = "h/d1/?api-version=1",
-                                             .password = token,
-                                             .now = kNow});
+  AuthResult result = Authenticate(
+      &table_,
+      {.client_id = "d1/m1", .username = "h/d1/?api-version=1", .password = token, .now = kNow});
   EXPECT_EQ(result.failure, AuthFailure::kClientIdMismatch);
   EXPECT_THAT(result.reason, HasSubstr("\"d1/m1\""));
 }
 
 TEST_F(ClientAuthTest, MissingApiVersionIsAMalformedUsername) {
-  AuthResult result = Authenticate(&table_, {.client_id = "d1",
-                                             .username = "h/d1/?DeviceClientType=x",
-                                             .password = "x",
-                                             .now = kNow});
+  AuthResult result = Authenticate(
+      &table_,
+      {.client_id = "d1", .username = "h/d1/?DeviceClientType=x", .password = "x", .now = kNow});
   EXPECT_EQ(result.failure, AuthFailure::kMalformedUsername);
 }
 
 TEST_F(ClientAuthTest, NothingIsAcceptedBeforeIdentitiesAreLoaded) {
-  AuthResult result = Authenticate(nullptr, {.client_id = "d1",
-                                             .username = "h/d1/?api-version=1",
-                                             .password = "x",
-                                             .now = kNow});
+  AuthResult result = Authenticate(
+      nullptr,
+      {.client_id = "d1", .username = "h/d1/?api-version=1", .password = "x", .now = kNow});
   EXPECT_EQ(result.failure, AuthFailure::kIdentitiesUnknown);
 }
 

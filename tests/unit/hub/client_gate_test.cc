@@ -43,10 +43,9 @@ class ClientGateTest : public ::testing::Test {
         id.is_module() ? absl::StrCat("h/devices/", id.device(), "/modules/", id.module())
                        : absl::StrCat("h/devices/", id.device());
     const std::string token = *MakeSasToken(resource, key_, absl::Now() + absl::Hours(1));
-    return gate_.Connect(connection, {.client_id = identity,
-                                      .username = username,
-                                      .password = token,
-                                      .now = absl::Now()});
+    return gate_.Connect(
+        connection,
+        {.client_id = identity, .username = username, .password = token, .now = absl::Now()});
   }
 
   std::string Metrics() { return metrics_.RenderPrometheusText(); }
@@ -84,8 +83,9 @@ TEST_F(ClientGateTest, ConnectionsAreKeyedByConnectionNotClientId) {
 
 TEST_F(ClientGateTest, DeviceSubscribesOnlyToItsOwnFilters) {
   ASSERT_TRUE(Connect(&device_, "d1"));
-  for (const char* allowed : {"devices/d1/messages/devicebound/#", "$iothub/twin/res/#",
-                              "$iothub/twin/PATCH/properties/desired/#", "$iothub/methods/POST/#"}) {
+  for (const char* allowed :
+       {"devices/d1/messages/devicebound/#", "$iothub/twin/res/#",
+        "$iothub/twin/PATCH/properties/desired/#", "$iothub/methods/POST/#"}) {
     EXPECT_TRUE(gate_.AllowAccess(&device_, allowed, AclAccess::kSubscribe)) << allowed;
   }
   for (const char* denied :
@@ -103,8 +103,8 @@ TEST_F(ClientGateTest, ModuleSubscribesToItsInputsButNotAnotherModules) {
   EXPECT_TRUE(gate_.AllowAccess(&module_, "devices/d1/modules/m1/#", AclAccess::kSubscribe));
   EXPECT_FALSE(
       gate_.AllowAccess(&module_, "devices/d1/modules/m2/inputs/#", AclAccess::kSubscribe));
-  EXPECT_FALSE(gate_.AllowAccess(&module_, "devices/d1/messages/devicebound/#",
-                                 AclAccess::kSubscribe));
+  EXPECT_FALSE(
+      gate_.AllowAccess(&module_, "devices/d1/messages/devicebound/#", AclAccess::kSubscribe));
 }
 
 TEST_F(ClientGateTest, ReadIsNeverAllowedWriteAndUnsubscribeAre) {
@@ -127,9 +127,9 @@ TEST_F(ClientGateTest, PublishesOnlyOnItsOwnTopics) {
             PublishVerdict::kAccept);
   EXPECT_EQ(gate_.CheckPublish(&device_, "$iothub/twin/GET/?$rid=1", "", 0),
             PublishVerdict::kAccept);
-  EXPECT_EQ(gate_.CheckPublish(&module_, "devices/d1/modules/m1/messages/events/%24.on=out1", "x",
-                               1),
-            PublishVerdict::kAccept);
+  EXPECT_EQ(
+      gate_.CheckPublish(&module_, "devices/d1/modules/m1/messages/events/%24.on=out1", "x", 1),
+      PublishVerdict::kAccept);
 
   EXPECT_EQ(gate_.CheckPublish(&device_, "devices/d2/messages/events/", "x", 1),
             PublishVerdict::kDisconnect);

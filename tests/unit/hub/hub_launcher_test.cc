@@ -120,10 +120,9 @@ TEST_F(HubLauncherTest, TlsListenersDefaultTo8883And8884WithCertificatesCreatedW
   const std::string certs = CertsDir(home_.path()).string();
   EXPECT_THAT(conf, HasSubstr(absl::StrCat("listener 8883\ncertfile ", certs,
                                            "/server.pem\nkeyfile ", certs, "/server.key.pem\n")));
-  EXPECT_THAT(conf, HasSubstr(absl::StrCat("listener 8884\ncertfile ", certs,
-                                           "/server.pem\nkeyfile ", certs,
-                                           "/server.key.pem\ncafile ", certs,
-                                           "/ca.pem\nrequire_certificate true\n")));
+  EXPECT_THAT(conf, HasSubstr(absl::StrCat(
+                        "listener 8884\ncertfile ", certs, "/server.pem\nkeyfile ", certs,
+                        "/server.key.pem\ncafile ", certs, "/ca.pem\nrequire_certificate true\n")));
   EXPECT_THAT(conf, HasSubstr("use_identity_as_username false\n"));
   EXPECT_THAT(conf, HasSubstr(absl::StrCat("plugin_opt_store unix:", home_.path().string(),
                                            "/run/store.sock\n")));

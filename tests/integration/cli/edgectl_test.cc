@@ -27,21 +27,20 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/free_port.h"
+#include "tests/support/run_to_exit.h"
 
 namespace edge::cli {
 namespace {
 
+using ::edge::testing::Finished;
 using ::edge::testing::FreeLoopbackPort;
+using ::edge::testing::ReadFile;
+using ::edge::testing::RunToExit;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr int kExitNotRunning = 3;
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // True when `pid` no longer exists or is a zombie. Reaps it if it is our child: the test process is
 // a child subreaper, so the supervisor (orphaned when `edgectl up` exits) becomes ours.
@@ -146,6 +145,33 @@ class EdgectlTest : public ::testing::Test {
     CommandResult up = Run({"up"});
     EXPECT_EQ(up.exit_code, 0) << up.output;
     return up;
+  }
+
+  // mosquitto_pub of one QoS 1 telemetry message as `device` over TLS to `port`, trusting the
+  // device CA, with `credentials` (-P TOKEN, or --cert/--key).
+  Finished MosquittoPub(int port, const std::string& device,
+                        const std::vector<std::string>& credentials) {
+    std::vector<std::string> argv = {"/usr/bin/mosquitto_pub",
+                                     "-h",
+                                     "127.0.0.1",
+                                     "-p",
+                                     std::to_string(port),
+                                     "--cafile",
+                                     (home_ / "certs/ca.pem").string(),
+                                     "-V",
+                                     "mqttv311",
+                                     "-q",
+                                     "1",
+                                     "-i",
+                                     device,
+                                     "-u",
+                                     absl::StrCat("localhost/", device, "/?api-version=2021-04-12"),
+                                     "-t",
+                                     absl::StrCat("devices/", device, "/messages/events/"),
+                                     "-m",
+                                     "{\"t\":21}"};
+    argv.insert(argv.end(), credentials.begin(), credentials.end());
+    return RunToExit(argv, absl::Seconds(20));
   }
 
   // `status -o json`, parsed; also returns its exit code through `exit_code` when given.
@@ -403,71 +429,18 @@ TEST_F(EdgectlTest, ANewDeviceConnectsWithMosquittoPubUsingTheCaAndASasToken) {
   CommandResult sas = Run({"identity", "sas", "thermostat-1"});
   ASSERT_EQ(sas.exit_code, 0) << sas.output;
   const std::string token = sas.out.substr(0, sas.out.size() - 1);
-  const std::string ca = (home_ / "certs/ca.pem").string();
 
-  absl::StatusOr<Subprocess> pub =
-      Subprocess::Start({.argv = {"/usr/bin/mosquitto_pub",
-                                  "-h",
-                                  "127.0.0.1",
-                                  "-p",
-                                  std::to_string(sas_port_),
-                                  "--cafile",
-                                  ca,
-                                  "-V",
-                                  "mqttv311",
-                                  "-q",
-                                  "1",
-                                  "-i",
-                                  "thermostat-1",
-                                  "-u",
-                                  "localhost/thermostat-1/?api-version=2021-04-12",
-                                  "-P",
-                                  token,
-                                  "-t",
-                                  "devices/thermostat-1/messages/events/",
-                                  "-m",
-                                  "{\"t\":21}"},
-                         .log_file = output_dir_ / "pub.log"});
-  ASSERT_TRUE(pub.ok()) << pub.status();
-  absl::StatusOr<int> pub_status = pub->Wait(absl::Seconds(20));
-  ASSERT_TRUE(pub_status.ok());
-  EXPECT_TRUE(WIFEXITED(*pub_status) && WEXITSTATUS(*pub_status) == 0)
-      << ReadFile(output_dir_ / "pub.log") << ReadFile(home_ / "logs/hub.log");
+  Finished pub = MosquittoPub(sas_port_, "thermostat-1", {"-P", token});
+  EXPECT_TRUE(pub.ExitedWith(0)) << pub.output << ReadFile(home_ / "logs/hub.log");
 
   ASSERT_EQ(Run({"identity", "add", "camera-1", "--auth", "x509"}).exit_code, 0);
   CommandResult cert = Run({"certs", "client", "camera-1", "--out", output_dir_.string()});
   ASSERT_EQ(cert.exit_code, 0) << cert.output;
   EXPECT_THAT(cert.out, HasSubstr("camera-1.pem"));
-  absl::StatusOr<Subprocess> x509 =
-      Subprocess::Start({.argv = {"/usr/bin/mosquitto_pub",
-                                  "-h",
-                                  "127.0.0.1",
-                                  "-p",
-                                  std::to_string(x509_port_),
-                                  "--cafile",
-                                  ca,
-                                  "--cert",
-                                  (output_dir_ / "camera-1.pem").string(),
-                                  "--key",
-                                  (output_dir_ / "camera-1.key.pem").string(),
-                                  "-V",
-                                  "mqttv311",
-                                  "-q",
-                                  "1",
-                                  "-i",
-                                  "camera-1",
-                                  "-u",
-                                  "localhost/camera-1/?api-version=2021-04-12",
-                                  "-t",
-                                  "devices/camera-1/messages/events/",
-                                  "-m",
-                                  "{}"},
-                         .log_file = output_dir_ / "x509.log"});
-  ASSERT_TRUE(x509.ok()) << x509.status();
-  absl::StatusOr<int> x509_status = x509->Wait(absl::Seconds(20));
-  ASSERT_TRUE(x509_status.ok());
-  EXPECT_TRUE(WIFEXITED(*x509_status) && WEXITSTATUS(*x509_status) == 0)
-      << ReadFile(output_dir_ / "x509.log") << ReadFile(home_ / "logs/hub.log");
+  Finished x509 = MosquittoPub(x509_port_, "camera-1",
+                               {"--cert", (output_dir_ / "camera-1.pem").string(), "--key",
+                                (output_dir_ / "camera-1.key.pem").string()});
+  EXPECT_TRUE(x509.ExitedWith(0)) << x509.output << ReadFile(home_ / "logs/hub.log");
 }
 
 TEST_F(EdgectlTest, AddsADeviceAndPrintsItsConnectionStringAndSasToken) {

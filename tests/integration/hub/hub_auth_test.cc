@@ -2,10 +2,12 @@
 // real edge-store holding the identities, driven over TLS by clients nobody here wrote:
 // mosquitto_pub / mosquitto_sub and python3-paho-mqtt (mqtt_probe.py, one session per run).
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/certs.h"
@@ -174,46 +176,73 @@ class HubAuthTest : public ::testing::Test {
     return probe;
   }
 
+  // mosquitto_pub or mosquitto_sub as `identity` over the SAS listener: the arguments every run
+  // shares.
+  std::vector<std::string> MosquittoClient(const char* program, const std::string& identity,
+                                           const std::string& password) {
+    return {program,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            std::to_string(sas_port_),
+            "--cafile",
+            CaFile().string(),
+            "-V",
+            "mqttv311",
+            "-q",
+            "1",
+            "-i",
+            identity,
+            "-u",
+            UsernameFor(identity),
+            "-P",
+            password};
+  }
+
   // mosquitto_pub over the SAS listener, QoS 1.
   Finished MosquittoPub(const std::string& identity, const std::string& password,
                         const std::string& topic) {
-    return RunToExit({kMosquittoPub,
-                      "-h",
-                      "127.0.0.1",
-                      "-p",
-                      std::to_string(sas_port_),
-                      "--cafile",
-                      CaFile().string(),
-                      "-V",
-                      "mqttv311",
-                      "-i",
-                      identity,
-                      "-u",
-                      UsernameFor(identity),
-                      "-P",
-                      password,
-                      "-q",
-                      "1",
-                      "-t",
-                      topic,
-                      "-m",
-                      "{\"temperature\":21.5}"});
+    std::vector<std::string> argv = MosquittoClient(kMosquittoPub, identity, password);
+    argv.insert(argv.end(), {"-t", topic, "-m", "{\"temperature\":21.5}"});
+    return RunToExit(argv);
   }
 
   // Waits until the hub refuses or accepts `identity` as expected (identity changes reach it
   // through the store's change feed).
   bool EventuallyConnects(const std::string& identity, const std::string& password, bool expect) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
-    while (absl::Now() < deadline) {
-      if ((RunProbe({.client_id = identity, .password = password}).connack() == 0) == expect) {
-        return true;
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return false;
+    return WaitUntil([&] {
+      return (RunProbe({.client_id = identity, .password = password}).connack() == 0) == expect;
+    });
   }
 
   std::string HubLog() const { return hub_.Log(); }
+
+  // mosquitto_sub connected as `identity` until stopped (it reconnects when kicked).
+  absl::StatusOr<Subprocess> HoldConnection(const std::string& identity,
+                                            const std::string& password) {
+    std::vector<std::string> argv = MosquittoClient(kMosquittoSub, identity, password);
+    argv.insert(argv.end(), {"-t", absl::StrCat("devices/", identity, "/messages/devicebound/#")});
+    return Subprocess::Start({.argv = argv, .log_file = home_.path() / "hold.log"});
+  }
+
+  // GetHubInfo's count; -1 when the hub does not answer.
+  int64_t ConnectedClients() {
+    auto stub = v1::Hub::NewStub(hub_.Channel());
+    grpc::ClientContext context;
+    v1::HubInfo info;
+    if (!stub->GetHubInfo(&context, v1::GetHubInfoRequest(), &info).ok()) return -1;
+    return info.connected_clients();
+  }
+
+  static bool WaitUntil(const std::function<bool()>& done,
+                        absl::Duration timeout = absl::Seconds(10)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    while (!done()) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return true;
+  }
 
   TempDir home_;
   ServiceProcess store_{"store", home_.path()};
@@ -232,26 +261,10 @@ TEST_F(HubAuthTest, DeviceAndModuleConnectWithSasTokensUsingMosquittoClients) {
                                  "devices/sensor-1/messages/events/kind=reading");
   Finished module = MosquittoPub("edge-device/filter", Token("edge-device/filter", module_key),
                                  "devices/edge-device/modules/filter/messages/events/%24.on=alert");
-  Finished sub = RunToExit({kMosquittoSub,
-                            "-h",
-                            "127.0.0.1",
-                            "-p",
-                            std::to_string(sas_port_),
-                            "--cafile",
-                            CaFile().string(),
-                            "-V",
-                            "mqttv311",
-                            "-i",
-                            "sensor-1",
-                            "-u",
-                            UsernameFor("sensor-1"),
-                            "-P",
-                            Token("sensor-1", device_key),
-                            "-q",
-                            "1",
-                            "-t",
-                            "devices/sensor-1/messages/devicebound/#",
-                            "-E"});
+  std::vector<std::string> sub_argv =
+      MosquittoClient(kMosquittoSub, "sensor-1", Token("sensor-1", device_key));
+  sub_argv.insert(sub_argv.end(), {"-t", "devices/sensor-1/messages/devicebound/#", "-E"});
+  Finished sub = RunToExit(sub_argv);
 
   EXPECT_TRUE(device.ExitedWith(0)) << device.output << HubLog();
   EXPECT_TRUE(module.ExitedWith(0)) << module.output << HubLog();
@@ -466,28 +479,17 @@ TEST_F(HubAuthTest, IdentityChangesTakeEffectWithoutARestart) {
 
   // A connected client of an identity that gets disabled is disconnected; new connections fail.
   const size_t connections_before = CountOf(HubLog(), "client \"late-1\" connected");
-  absl::StatusOr<Subprocess> sub =
-      Subprocess::Start({.argv = {kMosquittoSub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
-                                  "--cafile", CaFile().string(), "-V", "mqttv311", "-i", "late-1",
-                                  "-u", UsernameFor("late-1"), "-P", Token("late-1", key), "-q",
-                                  "1", "-t", "devices/late-1/messages/devicebound/#"},
-                         .log_file = home_.path() / "sub.log"});
+  absl::StatusOr<Subprocess> sub = HoldConnection("late-1", Token("late-1", key));
   ASSERT_TRUE(sub.ok()) << sub.status();
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (CountOf(HubLog(), "client \"late-1\" connected") < connections_before + 1 &&
-         absl::Now() < deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  EXPECT_TRUE(WaitUntil(
+      [&] { return CountOf(HubLog(), "client \"late-1\" connected") > connections_before; }));
   SetEnabled("late-1", false);
 
   EXPECT_TRUE(EventuallyConnects("late-1", Token("late-1", key), false)) << HubLog();
-  const absl::Time kick_deadline = absl::Now() + absl::Seconds(10);
-  while (HubLog().find("disconnecting client \"late-1\": its identity was disabled") ==
-             std::string::npos &&
-         absl::Now() < kick_deadline) {
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_THAT(HubLog(), HasSubstr("disconnecting client \"late-1\": its identity was disabled"));
+  EXPECT_TRUE(WaitUntil([&] {
+    return absl::StrContains(HubLog(),
+                             "disconnecting client \"late-1\": its identity was disabled");
+  })) << HubLog();
   sub->Stop(absl::Seconds(1));
 
   SetEnabled("late-1", true);
@@ -540,25 +542,9 @@ TEST_F(HubAuthTest, HubStartedBeforeTheStoreLoadsIdentitiesOnceTheStoreIsUp) {
 TEST_F(HubAuthTest, HubInfoCountsConnectionsAndASecondConnectionReplacesTheFirst) {
   const std::string key = AddSasIdentity("sensor-1");
   ASSERT_TRUE(EventuallyConnects("sensor-1", Token("sensor-1", key), true)) << HubLog();
-  absl::StatusOr<Subprocess> sub =
-      Subprocess::Start({.argv = {kMosquittoSub, "-h", "127.0.0.1", "-p", std::to_string(sas_port_),
-                                  "--cafile", CaFile().string(), "-V", "mqttv311", "-i", "sensor-1",
-                                  "-u", UsernameFor("sensor-1"), "-P", Token("sensor-1", key), "-t",
-                                  "devices/sensor-1/messages/devicebound/#"},
-                         .log_file = home_.path() / "sub.log"});
+  absl::StatusOr<Subprocess> sub = HoldConnection("sensor-1", Token("sensor-1", key));
   ASSERT_TRUE(sub.ok()) << sub.status();
-  auto stub = v1::Hub::NewStub(hub_.Channel());
-  int64_t connected = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (connected != 1 && absl::Now() < deadline) {
-    grpc::ClientContext context;
-    v1::HubInfo info;
-    if (stub->GetHubInfo(&context, v1::GetHubInfoRequest(), &info).ok()) {
-      connected = info.connected_clients();
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_EQ(connected, 1);
+  EXPECT_TRUE(WaitUntil([&] { return ConnectedClients() == 1; })) << ConnectedClients();
 
   // A second connection with the same client id replaces the first; the hub's state follows the
   // connections, not the id (the old one's late DISCONNECT does not remove the new one).
@@ -566,16 +552,7 @@ TEST_F(HubAuthTest, HubInfoCountsConnectionsAndASecondConnectionReplacesTheFirst
   EXPECT_EQ(second.connack(), 0) << second.output;
   EXPECT_THAT(HubLog(), HasSubstr("Client sensor-1 already connected, closing old connection."));
   sub->Stop(absl::Seconds(1));
-  const absl::Time gone = absl::Now() + absl::Seconds(10);
-  while (connected != 0 && absl::Now() < gone) {
-    grpc::ClientContext context;
-    v1::HubInfo info;
-    if (stub->GetHubInfo(&context, v1::GetHubInfoRequest(), &info).ok()) {
-      connected = info.connected_clients();
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  EXPECT_EQ(connected, 0);
+  EXPECT_TRUE(WaitUntil([&] { return ConnectedClients() == 0; })) << ConnectedClients();
 }
 
 }  // namespace

@@ -10,11 +10,11 @@
 #include "common/status_macros.h"
 #include "services/store/schema.h"
 #include "services/store/sqlite_status.h"
+#include "sqlite3.h"
 
 namespace edge::store {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMaxIdleReaders = 8;
 
 // The validated form of one QueueTarget.
@@ -154,18 +154,24 @@ int64_t DropOldest(SQLite::Database& db, int64_t needed) {
 
 // Every connection is used by one thread at a time (the writer under write_mu_, a reader while it
 // is out of the pool), so SQLite's own per-call mutex is switched off.
-std::unique_ptr<SQLite::Database> OpenConnection(const std::filesystem::path& path, int flags) {
+std::unique_ptr<SQLite::Database> OpenConnection(const std::filesystem::path& path, int flags,
+                                                 absl::Duration busy_timeout) {
   return std::make_unique<SQLite::Database>(path.string(), flags | SQLite::OPEN_NOMUTEX,
-                                            kBusyTimeoutMs);
+                                            absl::ToInt64Milliseconds(busy_timeout));
 }
+
+// Write transactions take the write lock at BEGIN, where SQLite's busy timeout applies. A deferred
+// transaction that read first and then had to upgrade while the registry's connection wrote would
+// fail at once with SQLITE_BUSY (its snapshot is stale), in the middle of a statement.
+constexpr SQLite::TransactionBehavior kWrite = SQLite::TransactionBehavior::IMMEDIATE;
 
 }  // namespace
 
 // A read-only connection with its prepared statements; owned by one reader at a time.
 class QueueStore::ReadConnection {
  public:
-  explicit ReadConnection(const std::filesystem::path& path)
-      : db_(OpenConnection(path, SQLite::OPEN_READONLY)),
+  ReadConnection(const std::filesystem::path& path, absl::Duration busy_timeout)
+      : db_(OpenConnection(path, SQLite::OPEN_READONLY, busy_timeout)),
         read_page_(*db_,
                    "SELECT e.offset, e.appended_ms, e.expires_ms, b.data FROM entries e "
                    "JOIN bodies b ON b.id = e.body_id "
@@ -183,8 +189,8 @@ class QueueStore::ReadConnection {
 // The write connection with the statements of the append path, prepared once.
 class QueueStore::WriteConnection {
  public:
-  explicit WriteConnection(const std::filesystem::path& path)
-      : db_(OpenConnection(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE)) {}
+  WriteConnection(const std::filesystem::path& path, absl::Duration busy_timeout)
+      : db_(OpenConnection(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, busy_timeout)) {}
 
   // Prepares the statements; the schema must exist.
   void Prepare() {
@@ -209,6 +215,23 @@ class QueueStore::WriteConnection {
   SQLite::Statement& insert_entry() { return Fresh(*insert_entry_); }
   SQLite::Statement& update_queue() { return Fresh(*update_queue_); }
 
+  // After a failed write: a statement stopped by SQLITE_BUSY stays active until it is reset, and
+  // an active write statement makes every later COMMIT on this connection fail ("SQL statements
+  // in progress"). Resets them all and ends a transaction left open.
+  void Recover() {
+    for (auto* s : {&get_journal_, &put_journal_, &insert_body_, &insert_queue_, &insert_entry_,
+                    &update_queue_}) {
+      if (s->has_value()) (*s)->tryReset();
+    }
+    if (sqlite3_get_autocommit(db_->getHandle()) == 0) {
+      try {
+        db_->exec("ROLLBACK");
+      } catch (const SQLite::Exception&) {
+        // Nothing more to do: the next BEGIN reports it.
+      }
+    }
+  }
+
  private:
   static SQLite::Statement& Fresh(SQLite::Statement& s) {
     s.tryReset();
@@ -220,6 +243,13 @@ class QueueStore::WriteConnection {
   std::optional<SQLite::Statement> get_journal_, put_journal_, insert_body_, insert_queue_,
       insert_entry_, update_queue_;
 };
+
+template <typename Fn>
+auto QueueStore::WriteSqlite(absl::string_view what, Fn&& fn) {
+  auto result = RunSqlite(what, std::forward<Fn>(fn));
+  if (!result.ok()) writer_->Recover();
+  return result;
+}
 
 QueueStore::QueueStore(const QueueStoreOptions& options, const Clock* clock)
     : options_(options), clock_(clock) {}
@@ -236,7 +266,7 @@ absl::StatusOr<std::unique_ptr<QueueStore>> QueueStore::Open(const QueueStoreOpt
 absl::Status QueueStore::Init() {
   absl::MutexLock write_lock(&write_mu_);
   RETURN_IF_ERROR(RunSqlite(absl::StrCat("opening ", options_.database.string()), [&] {
-    writer_ = std::make_unique<WriteConnection>(options_.database);
+    writer_ = std::make_unique<WriteConnection>(options_.database, options_.busy_timeout);
   }));
   RETURN_IF_ERROR(MigrateSchema(writer_->db()));
   RETURN_IF_ERROR(RunSqlite("configuring the database", [&] {
@@ -294,9 +324,9 @@ absl::StatusOr<v1::AppendMessagesResponse> QueueStore::Append(
       }
     }
   }
-  absl::Status status = RunSqlite("appending messages", [&] {
+  absl::Status status = WriteSqlite("appending messages", [&] {
     SQLite::Database& db = writer_->db();
-    SQLite::Transaction txn(db);
+    SQLite::Transaction txn(db, kWrite);
     uint64_t high_water = 0;
     if (journaled) {
       SQLite::Statement& get = writer_->get_journal();
@@ -417,7 +447,7 @@ absl::StatusOr<QueueHandle> QueueStore::FindQueue(const v1::QueueId& id, bool cr
       return QueueHandle{it->second.id, key.endpoint, priority};
     }
   }
-  ASSIGN_OR_RETURN(int64_t queue_id, RunSqlite("creating a queue", [&] {
+  ASSIGN_OR_RETURN(int64_t queue_id, WriteSqlite("creating a queue", [&] {
                      SQLite::Statement& insert = writer_->insert_queue();
                      insert.bind(1, key.endpoint);
                      insert.bind(2, static_cast<int64_t>(priority));
@@ -438,7 +468,7 @@ std::unique_ptr<QueueStore::ReadConnection> QueueStore::AcquireReader() {
       return reader;
     }
   }
-  return std::make_unique<ReadConnection>(options_.database);
+  return std::make_unique<ReadConnection>(options_.database, options_.busy_timeout);
 }
 
 void QueueStore::ReleaseReader(std::unique_ptr<ReadConnection> reader) {
@@ -517,9 +547,9 @@ absl::StatusOr<uint64_t> QueueStore::Checkpoint(const QueueHandle& queue, uint64
   }
   if (offset <= state.checkpoint) return state.checkpoint;
   Freed freed;
-  RETURN_IF_ERROR(RunSqlite("checkpointing a queue", [&] {
+  RETURN_IF_ERROR(WriteSqlite("checkpointing a queue", [&] {
     SQLite::Database& db = writer_->db();
-    SQLite::Transaction txn(db);
+    SQLite::Transaction txn(db, kWrite);
     // Entries the checkpoint covers that had expired were never delivered: count them as expired.
     SQLite::Statement expired(db,
                               "SELECT COUNT(*) FROM entries WHERE queue_id = ?1 AND offset > ?2 "
@@ -622,8 +652,8 @@ absl::StatusOr<ReclaimResult> QueueStore::Reclaim() {
   const int64_t now_ms = NowMs();
   absl::MutexLock write_lock(&write_mu_);
   Freed freed;
-  RETURN_IF_ERROR(RunSqlite("deleting expired entries", [&] {
-    SQLite::Transaction txn(writer_->db());
+  RETURN_IF_ERROR(WriteSqlite("deleting expired entries", [&] {
+    SQLite::Transaction txn(writer_->db(), kWrite);
     freed = DeleteEntries(
         // At most 10,000 per pass, so that appends never wait long on a big expiry.
         writer_->db(),
@@ -639,7 +669,7 @@ absl::StatusOr<ReclaimResult> QueueStore::Reclaim() {
     last_compact_ = clock_->Now();
     // Both are best effort: a reader in the middle of a page makes the checkpoint stop short
     // (SQLITE_BUSY is reported in its result row, not thrown), and the next pass catches up.
-    RETURN_IF_ERROR(RunSqlite("compacting the database", [&] {
+    RETURN_IF_ERROR(WriteSqlite("compacting the database", [&] {
       writer_->db().exec("PRAGMA wal_checkpoint(TRUNCATE)");
       writer_->db().exec("PRAGMA incremental_vacuum");
     }));

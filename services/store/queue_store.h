@@ -56,6 +56,9 @@ struct QueueStoreOptions {
   absl::Duration compact_interval = absl::Seconds(10);
   // SQLite's `max_page_count`: a hard limit on the file, as a full disk would be; 0: none.
   int64_t max_page_count = 0;
+  // How long a write waits for another connection's write (the registry's) before it fails
+  // UNAVAILABLE.
+  absl::Duration busy_timeout = absl::Seconds(5);
 };
 
 // What the byte cap counts for each queue entry besides its message's bytes.
@@ -142,6 +145,10 @@ class QueueStore {
   };
   class ReadConnection;
   class WriteConnection;
+  // RunSqlite (sqlite_status.h) for the write connection; after a failure the connection is made
+  // usable again (WriteConnection::Recover). Called with write_mu_ held.
+  template <typename Fn>
+  auto WriteSqlite(absl::string_view what, Fn&& fn);
 
   QueueStore(const QueueStoreOptions& options, const Clock* clock);
   absl::Status Init();

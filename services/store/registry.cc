@@ -225,7 +225,9 @@ auto Registry::Write(absl::string_view what, Fn&& fn) {
     absl::MutexLock lock(&mu_);
     RegistryWrite write{*db_, absl::ToUnixMillis(clock_->Now()), {}};
     try {
-      SQLite::Transaction txn(*db_);
+      // IMMEDIATE: the write lock is taken at BEGIN, where the busy timeout applies (see
+      // queue_store.cc).
+      SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
       Result value = fn(write);
       SQLite::Statement log(*db_, "INSERT INTO changes (kind, id, data) VALUES (?, ?, ?)");
       for (const v1::Change& change : write.changes) {

@@ -126,7 +126,7 @@ absl::Status MigrateSchema(SQLite::Database& db) {
   }
   for (int from = *version; from < kSchemaVersion; ++from) {
     absl::Status s = RunSqlite(absl::StrCat("migrating the schema to version ", from + 1), [&] {
-      SQLite::Transaction txn(db);
+      SQLite::Transaction txn(db, SQLite::TransactionBehavior::IMMEDIATE);
       Migrations()[from](db);
       db.exec(absl::StrCat("PRAGMA user_version = ", from + 1));
       txn.commit();

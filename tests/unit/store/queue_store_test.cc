@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "SQLiteCpp/Database.h"
@@ -25,9 +26,10 @@ class QueueStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
 
-  void Reopen() {
+  void Reopen(absl::Duration busy_timeout = absl::Seconds(5)) {
     store_.reset();
-    auto store = QueueStore::Open({.database = dir_.path() / "store.db"}, &clock_);
+    auto store = QueueStore::Open(
+        {.database = dir_.path() / "store.db", .busy_timeout = busy_timeout}, &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -67,6 +69,47 @@ class QueueStoreTest : public ::testing::Test {
   FakeClock clock_{absl::FromUnixSeconds(1'700'000'000)};
   std::unique_ptr<QueueStore> store_;
 };
+
+// The store's registry writes to the same database through a connection of its own.
+TEST_F(QueueStoreTest, AppendWaitsForAnotherConnectionsWriteInsteadOfFailing) {
+  SQLite::Database other((dir_.path() / "store.db").string(), SQLite::OPEN_READWRITE);
+  other.exec("BEGIN IMMEDIATE; INSERT INTO journals (journal_id, high_water) VALUES ('x', 1)");
+  std::thread release([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    other.exec("COMMIT");
+  });
+
+  absl::StatusOr<v1::AppendMessagesResponse> appended =
+      store_->Append(AppendBuilder().Messages(2, "a", {Queue("e")}).Build());
+  release.join();
+
+  EXPECT_TRUE(appended.ok()) << appended.status();
+  EXPECT_THAT(Bodies(Queue("e")), ElementsAre("a0", "a1"));
+}
+
+// A write that failed on a busy database must not leave the writer unusable (it once left a
+// statement active, and every later commit failed with "SQL statements in progress").
+TEST_F(QueueStoreTest, AFailedWriteLeavesTheStoreWritable) {
+  Reopen(/*busy_timeout=*/absl::Milliseconds(50));
+  Append(AppendBuilder().Journal("j", 1).Messages(2, "a", {Queue("e")}));
+  clock_.Advance(absl::Seconds(1));
+  SQLite::Database other((dir_.path() / "store.db").string(), SQLite::OPEN_READWRITE);
+  other.exec("BEGIN IMMEDIATE; INSERT INTO journals (journal_id, high_water) VALUES ('x', 1)");
+
+  absl::StatusOr<v1::AppendMessagesResponse> refused =
+      store_->Append(AppendBuilder().Journal("j", 3).Messages(2, "b", {Queue("e")}).Build());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
+  EXPECT_EQ(store_->Checkpoint(Find(Queue("e")), 1).status().code(),
+            absl::StatusCode::kUnavailable);
+  other.exec("COMMIT");
+
+  Append(AppendBuilder().Journal("j", 3).Messages(2, "b", {Queue("e")}));
+  absl::StatusOr<uint64_t> checkpoint = store_->Checkpoint(Find(Queue("e")), 1);
+  EXPECT_TRUE(checkpoint.ok()) << checkpoint.status();
+  absl::StatusOr<ReclaimResult> reclaimed = store_->Reclaim();
+  EXPECT_TRUE(reclaimed.ok()) << reclaimed.status();
+  EXPECT_THAT(Bodies(Queue("e"), 2), ElementsAre("a1", "b0", "b1"));
+}
 
 TEST_F(QueueStoreTest, ReadsMessagesInAppendOrderAcrossBatches) {
   Append(AppendBuilder().Messages(3, "a", {Queue("e")}));

@@ -203,7 +203,7 @@ absl::Status ServiceRunner::Start(const std::vector<grpc::Service*>& services) {
     return absl::InternalError(
         absl::StrCat("cannot chmod ", address_.unix_path.string(), ": ", std::strerror(errno)));
   }
-  server_->GetHealthCheckService()->SetServingStatus(true);
+  server_->GetHealthCheckService()->SetServingStatus(serving_on_start_);
   spdlog::info("{} listening on {}", service_, target());
   if (metrics_http_server_ != nullptr) {
     spdlog::info("{} serving metrics on http://{}/metrics", service_,
@@ -225,6 +225,10 @@ void ServiceRunner::WaitForTermination() {
       return;
     }
   }
+}
+
+void ServiceRunner::SetServing(bool serving) {
+  if (server_ != nullptr) server_->GetHealthCheckService()->SetServingStatus(serving);
 }
 
 void ServiceRunner::Shutdown() {

@@ -91,6 +91,13 @@ class ServiceRunner {
   // be bound, or the metrics port (the message then starts "<service>.metrics_port: ").
   absl::Status Start(const std::vector<grpc::Service*>& services);
 
+  // Health answers NOT_SERVING from Start until SetServing(true), for a service that is not ready
+  // when its gRPC server is (the hub: the broker opens its listeners after the plugin started).
+  // Call before Start.
+  void set_serving_on_start(bool serving) { serving_on_start_ = serving; }
+  // Any thread, after Start.
+  void SetServing(bool serving);
+
   // Blocks until SIGTERM or SIGINT arrives or Stop() is called. The signals must have been blocked
   // in every thread (BlockTerminationSignals before any thread starts; RunServiceMain does it).
   void WaitForTermination();
@@ -119,6 +126,7 @@ class ServiceRunner {
   std::unique_ptr<grpc::Server> server_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<int> in_flight_{0};
+  bool serving_on_start_ = true;
 };
 
 // Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread and all threads it creates later.

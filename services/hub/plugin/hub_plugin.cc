@@ -114,6 +114,9 @@ absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions option
   plugin->grpc_service_ = std::make_unique<HubGrpcService>(plugin.get());
   plugin->runner_ = std::make_unique<ServiceRunner>("hub", address, kShutdownGrace);
   plugin->runner_->SetMetrics(&plugin->metrics_, MetricsHttpOptions{});
+  // Serving from the first TICK: mosquitto opens its listeners and installs its signal handlers
+  // after the plugin initialised, before its main loop runs TICK.
+  plugin->runner_->set_serving_on_start(false);
   {
     BrokerSignalsBlocked blocked;
     RETURN_IF_ERROR(plugin->runner_->Start({plugin->grpc_service_.get()}));
@@ -135,7 +138,7 @@ absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions option
 }
 
 void HubPlugin::OnTick() {
-  ticks_.fetch_add(1, std::memory_order_relaxed);
+  if (ticks_.fetch_add(1, std::memory_order_relaxed) == 0) runner_->SetServing(true);
   queue_.Drain();
 }
 

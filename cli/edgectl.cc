@@ -7,12 +7,12 @@
 #include "cli/certs_commands.h"
 #include "cli/command.h"
 #include "cli/metrics_commands.h"
-#include "cli/procfs.h"
 #include "cli/runtime_control.h"
 #include "cli/service_binaries.h"
 #include "cli/store_commands.h"
 #include "cli/supervisor.h"
 #include "common/edge_home.h"
+#include "common/procfs.h"
 
 namespace edge::cli {
 

@@ -10,11 +10,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cli/procfs.h"
 #include "cli/service_binaries.h"
 #include "common/config.h"
 #include "common/edge_home.h"
 #include "common/logging.h"
+#include "common/procfs.h"
 #include "common/service_runner.h"
 #include "common/status_macros.h"
 

@@ -6,11 +6,14 @@
 
 namespace edge {
 
-std::shared_ptr<grpc::Channel> LocalServiceChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> LocalServiceChannel(const std::string& target,
+                                                   RetryPolicy reconnect) {
+  const int initial_ms = static_cast<int>(absl::ToInt64Milliseconds(reconnect.initial));
   grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, initial_ms);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, initial_ms);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+              static_cast<int>(absl::ToInt64Milliseconds(reconnect.max)));
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 

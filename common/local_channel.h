@@ -12,12 +12,17 @@
 #include <memory>
 #include <string>
 
+#include "common/retry_backoff.h"
 #include "grpcpp/channel.h"
 
 namespace edge {
 
-// Insecure (local) channel to `target` that reconnects after 100 ms, backing off to at most 1 s.
-std::shared_ptr<grpc::Channel> LocalServiceChannel(const std::string& target);
+// Insecure (local) channel to `target` that reconnects after `reconnect.initial`, backing off to
+// at most `reconnect.max` (default 100 ms to 1 s).
+std::shared_ptr<grpc::Channel> LocalServiceChannel(const std::string& target,
+                                                   RetryPolicy reconnect = {
+                                                       .initial = absl::Milliseconds(100),
+                                                       .max = absl::Seconds(1)});
 
 }  // namespace edge
 

@@ -1,4 +1,4 @@
-#include "cli/procfs.h"
+#include "common/procfs.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-namespace edge::cli {
+namespace edge {
 namespace {
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(10);
@@ -124,4 +124,4 @@ std::filesystem::path NormalizeEdgeHome(const std::filesystem::path& home) {
   return std::filesystem::path(text);
 }
 
-}  // namespace edge::cli
+}  // namespace edge

@@ -1,13 +1,13 @@
-// Looks at processes edgectl did not start itself (the supervisor, services left behind by a
-// supervisor that died) through /proc, and stops them safely.
+// Looks at processes through /proc: the ones edgectl did not start itself (the supervisor, services
+// left behind by a supervisor that died), the agent's module monitors; and stops them safely.
 //
 // A pid read from a pidfile may have been reused by an unrelated process, so nothing is signalled
 // unless IsRuntimeProcess confirms it is our program serving the same $EDGE_HOME.
 //
 // Example:
 //   if (IsRuntimeProcess(pid, "edge-store", home)) TerminateProcess(pid, absl::Seconds(10));
-#ifndef EDGE_CLI_PROCFS_H_
-#define EDGE_CLI_PROCFS_H_
+#ifndef EDGE_COMMON_PROCFS_H_
+#define EDGE_COMMON_PROCFS_H_
 
 #include <sys/types.h>
 
@@ -18,7 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace edge::cli {
+namespace edge {
 
 // True while `pid` exists and is not a zombie. A zombie that is our own child is reaped on the
 // way, so callers that started a process need no separate waitpid.
@@ -52,6 +52,6 @@ const char* DescribeStopOutcome(StopOutcome outcome);
 // `--edge-home /tmp/x/` and `--edge-home /tmp/x` name the same runtime.
 std::filesystem::path NormalizeEdgeHome(const std::filesystem::path& home);
 
-}  // namespace edge::cli
+}  // namespace edge
 
-#endif  // EDGE_CLI_PROCFS_H_
+#endif  // EDGE_COMMON_PROCFS_H_

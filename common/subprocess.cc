@@ -44,7 +44,7 @@ absl::StatusOr<Subprocess> Subprocess::Start(const SubprocessOptions& options) {
   for (const std::string& a : options.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e != nullptr; ++e) {
+  for (char** e = environ; options.inherit_env && *e != nullptr; ++e) {
     std::string entry(*e);
     bool overridden = false;
     for (const auto& [key, value] : options.env) {

@@ -27,6 +27,8 @@ struct SubprocessOptions {
   std::vector<std::string> argv = {};
   // Set (or override) these variables on top of the parent's environment.
   std::vector<std::pair<std::string, std::string>> env = {};
+  // False: the child gets `env` alone, nothing of the parent's environment.
+  bool inherit_env = true;
   // Standard output and error are appended here; empty: inherited from the parent.
   std::filesystem::path log_file = {};
   // Start the child in its own session (setsid), detached from the parent's terminal.

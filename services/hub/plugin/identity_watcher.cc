@@ -7,14 +7,14 @@
 
 #include "common/edge_home.h"
 #include "common/logging.h"
+#include "common/retry_backoff.h"
 #include "edge/hub/v1/identity_cache.pb.h"
 #include "edge/store/v1/watch.grpc.pb.h"
 
 namespace edge::hub {
 namespace {
 
-constexpr absl::Duration kFirstRetry = absl::Milliseconds(200);
-constexpr absl::Duration kMaxRetry = absl::Seconds(1);
+constexpr RetryPolicy kRetry{.initial = absl::Milliseconds(200), .max = absl::Seconds(1)};
 
 }  // namespace
 
@@ -71,18 +71,17 @@ void IdentityWatcher::Stop() {
 }
 
 void IdentityWatcher::Run() {
-  absl::Duration retry = kFirstRetry;
+  RetryBackoff backoff(kRetry);
   bool reported_outage = false;
   while (true) {
     const uint64_t cursor_before = cursor_;
     if (!WatchOnce()) return;
     if (cursor_ != cursor_before) {
-      retry = kFirstRetry;
+      backoff.Reset();
       reported_outage = false;
     }
     absl::MutexLock lock(&mu_);
-    if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), retry)) return;
-    retry = std::min(retry * 2, kMaxRetry);
+    if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff.Next())) return;
     if (!reported_outage) {
       reported_outage = true;
       spdlog::warn(

@@ -181,6 +181,15 @@ change_retention = 10000
 # Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
 metrics_port = 0
 
+[router]
+# "unix" listens on $EDGE_HOME/run/router.sock; also "unix:/path" or "127.0.0.1:port".
+listen = "unix"
+# Store calls that fail transiently are retried after this delay, doubling up to the maximum.
+store_retry_initial_seconds = 0.05
+store_retry_max_seconds = 5
+# Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
+metrics_port = 0
+
 [hub]
 # The hub's gRPC service: "unix" listens on $EDGE_HOME/run/hub.sock.
 listen = "unix"

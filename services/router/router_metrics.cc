@@ -1,0 +1,42 @@
+#include "services/router/router_metrics.h"
+
+namespace edge::router {
+
+RouterMetrics::RouterMetrics(MetricsRegistry* registry)
+    : ingest_batches(registry->AddCounter(
+          "edge_router_ingest_batches_total",
+          "Ingest batches acknowledged after the store committed them (replays included).")),
+      ingest_messages(registry->AddCounter("edge_router_ingest_messages_total",
+                                           "Messages in acknowledged Ingest batches.")),
+      routed_messages(registry->AddCounter(
+          "edge_router_routed_messages_total",
+          "Messages appended to at least one queue (replays the store skipped included).")),
+      dropped_messages(registry->AddCounter("edge_router_dropped_messages_total",
+                                            "Messages no route matched: not stored.")),
+      duplicate_messages(registry->AddCounter(
+          "edge_router_duplicate_messages_total",
+          "Routed messages the store had already committed (journal replays).")),
+      rejected_batches(registry->AddCounter(
+          "edge_router_rejected_batches_total",
+          "Malformed Ingest batches answered with a rejection (logged at warn).")),
+      append_retries(registry->AddCounter(
+          "edge_router_append_retries_total",
+          "Store appends retried after a transient failure (logged at warn).")),
+      ingest_streams(registry->AddGauge("edge_router_ingest_streams", "Ingest streams open now.")),
+      append_seconds(registry->AddHistogram(
+          "edge_router_append_seconds",
+          "Time from receiving an Ingest batch to the store committing it.")),
+      desired_versions(registry->AddCounterFamily<1>(
+          "edge_router_desired_versions_total",
+          "edgeHub desired versions processed, by the lastDesiredStatus code reported.", {"code"})),
+      config_desired_version(registry->AddGauge(
+          "edge_router_config_desired_version",
+          "The edgeHub desired version of the configuration in force (0: none).")),
+      routes(registry->AddGauge("edge_router_routes", "Routes in the configuration in force.")),
+      store_errors(registry->AddCounterFamily<1>(
+          "edge_router_store_errors_total",
+          "Failed store calls of the configuration follower, by operation (logged at warn; "
+          "retried with backoff).",
+          {"operation"})) {}
+
+}  // namespace edge::router

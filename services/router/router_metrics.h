@@ -1,0 +1,36 @@
+// RouterMetrics: every metric edge-router exports (services/router/README.md, "Metrics"), as
+// references into the service's MetricsRegistry, so hot paths update them without a lookup.
+//
+// Lifecycle: created by RunRouter after the registry and before everything that counts; the
+// registry outlives it. Thread-safe (every metric is).
+#ifndef EDGE_SERVICES_ROUTER_ROUTER_METRICS_H_
+#define EDGE_SERVICES_ROUTER_ROUTER_METRICS_H_
+
+#include "common/metrics.h"
+
+namespace edge::router {
+
+struct RouterMetrics {
+  explicit RouterMetrics(MetricsRegistry* registry);
+
+  // Ingest.
+  Counter& ingest_batches;      // batches acked
+  Counter& ingest_messages;     // messages in acked batches
+  Counter& routed_messages;     // appended to at least one queue
+  Counter& dropped_messages;    // matched no route
+  Counter& duplicate_messages;  // replays the store skipped
+  Counter& rejected_batches;    // malformed: IngestRejection sent
+  Counter& append_retries;      // store appends retried after a transient failure
+  Gauge& ingest_streams;        // Ingest streams open now
+  Histogram& append_seconds;    // a batch from receipt to commit (all its appends)
+
+  // Configuration.
+  CounterFamily<1>& desired_versions;  // by lastDesiredStatus code
+  Gauge& config_desired_version;       // desired version of the configuration in force
+  Gauge& routes;                       // routes in force
+  CounterFamily<1>& store_errors;      // follower's failed store calls, by operation
+};
+
+}  // namespace edge::router
+
+#endif  // EDGE_SERVICES_ROUTER_ROUTER_METRICS_H_

@@ -14,24 +14,28 @@ bool IsIdCharacter(char c) {
 }
 
 absl::Status CheckPart(absl::string_view part, absl::string_view what, absl::string_view text) {
-  if (part.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\": the ", what, " id is empty"));
-  }
+  absl::Status valid = CheckIdPart(part);
+  if (valid.ok()) return valid;
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", text, "\": the ", what, " id ", valid.message()));
+}
+
+}  // namespace
+
+absl::Status CheckIdPart(absl::string_view part) {
+  if (part.empty()) return absl::InvalidArgumentError("is empty");
   if (part.size() > kMaxIdLength) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\": the ", what, " id is ",
-                                                   part.size(), " characters; at most 128"));
+    return absl::InvalidArgumentError(absl::StrCat("is ", part.size(), " characters; at most 128"));
   }
   for (char c : part) {
     if (!IsIdCharacter(c)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("\"", text, "\": the ", what, " id contains '", std::string(1, c),
+          absl::StrCat("contains '", std::string(1, c),
                        "' (allowed: letters, digits and - . % _ * ? ! ( ) , : = @ $ ')"));
     }
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<IdentityId> IdentityId::Parse(absl::string_view text) {
   size_t slash = text.find('/');

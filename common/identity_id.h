@@ -14,6 +14,11 @@
 
 namespace edge {
 
+// OK when `part` is a valid device or module id on its own: 1-128 characters from the set above.
+// Otherwise INVALID_ARGUMENT with the reason alone, for the caller to prefix: "is empty", "is 129
+// characters; at most 128", "contains '/' (allowed: …)".
+absl::Status CheckIdPart(absl::string_view part);
+
 class IdentityId {
  public:
   // INVALID_ARGUMENT unless `text` is `device` or `device/module`, each 1-128 characters from

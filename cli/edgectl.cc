@@ -7,6 +7,7 @@
 #include "cli/certs_commands.h"
 #include "cli/command.h"
 #include "cli/metrics_commands.h"
+#include "cli/route_commands.h"
 #include "cli/runtime_control.h"
 #include "cli/service_binaries.h"
 #include "cli/store_commands.h"
@@ -50,6 +51,7 @@ int RunEdgectl(int argc, char** argv) {
   AddStoreCommands(app, &action);
   AddMetricsCommands(app, &action);
   AddCertsCommands(app, &action);
+  AddRouteCommands(app, &action);
 
   // Internal: what `up` runs in the background. An empty group hides it from --help.
   CLI::App* supervise = app.add_subcommand("supervise", "run the supervisor in the foreground");

@@ -11,6 +11,7 @@
 #include "grpcpp/alarm.h"
 #include "grpcpp/client_context.h"
 #include "services/router/batch_router.h"
+#include "services/router/route_tester.h"
 
 namespace edge::router {
 namespace {
@@ -312,6 +313,15 @@ grpc::ServerUnaryReactor* RouterGrpcService::GetRoutes(grpc::CallbackServerConte
     status->set_description(routes.status->description);
   }
   return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* RouterGrpcService::TestRoute(grpc::CallbackServerContext* context,
+                                                       const v1::TestRouteRequest* request,
+                                                       v1::TestRouteResponse* response) {
+  absl::StatusOr<v1::TestRouteResponse> verdict =
+      router::TestRoute(*request, routes_->Get().config);
+  if (verdict.ok()) *response = *std::move(verdict);
+  return FinishUnary(context, verdict.status());
 }
 
 namespace {

@@ -7,7 +7,8 @@
 //   (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ...) is retried with backoff on a
 //   grpc::Alarm — the stream waits, nothing is skipped; until the persisted configuration has been
 //   read (ActiveRoutes::loaded) batches wait the same way rather than be dropped as unrouted.
-// - GetRoutes answers from ActiveRoutes; SetRoutes validates the document and writes it to the
+// - GetRoutes and TestRoute (route_tester.h) answer from ActiveRoutes; SetRoutes validates the
+// document and writes it to the
 //   `$edgeHub` twin with compare-and-set (asynchronously too); it applies nothing itself.
 //
 // Lifecycle: created by RunRouter before the server starts; EndStreams() cancels open Ingest
@@ -49,6 +50,10 @@ class RouterGrpcService final : public v1::Router::CallbackService {
   grpc::ServerUnaryReactor* SetRoutes(grpc::CallbackServerContext* context,
                                       const v1::SetRoutesRequest* request,
                                       v1::SetRoutesResponse* response) override;
+  // Answers from the configuration in force (or the request's document); stores nothing.
+  grpc::ServerUnaryReactor* TestRoute(grpc::CallbackServerContext* context,
+                                      const v1::TestRouteRequest* request,
+                                      v1::TestRouteResponse* response) override;
 
   // Cancels every open Ingest stream (the hub reconnects and re-sends what was not acked).
   void EndStreams();

@@ -1,0 +1,260 @@
+#include "cli/route_commands.h"
+
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "cli/table.h"
+#include "common/grpc_status.h"
+#include "common/identity_id.h"
+#include "common/status_macros.h"
+#include "edge/router/v1/router.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/client_context.h"
+
+namespace edge::cli {
+namespace {
+
+using router::v1::Router;
+
+constexpr auto kCallTimeout = std::chrono::seconds(10);
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+absl::StatusOr<std::unique_ptr<Router::Stub>> RouterStub(const CommandContext& context) {
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, context.Channel("router"));
+  return Router::NewStub(channel);
+}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> Call(Router::Stub& stub,
+                              grpc::Status (Router::Stub::*method)(grpc::ClientContext*,
+                                                                   const Request&, Response*),
+                              const Request& request) {
+  grpc::ClientContext call;
+  call.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  Response response;
+  grpc::Status status = (stub.*method)(&call, request, &response);
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat("the router is not reachable (is the runtime up? ",
+                                               "edgectl status): ", status.error_message()));
+  }
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+void PrintJson(const CommandContext& context, const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  *context.out << json;
+}
+
+std::string Priority(bool has, uint32_t priority) { return has ? absl::StrCat(priority) : "-"; }
+
+int RouteList(const CommandContext& context) {
+  absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
+  if (!stub.ok()) return ReportError(context, stub.status());
+  absl::StatusOr<router::v1::GetRoutesResponse> routes =
+      Call(**stub, &Router::Stub::GetRoutes, router::v1::GetRoutesRequest());
+  if (!routes.ok()) return ReportError(context, routes.status());
+  if (context.format == OutputFormat::kJson) {
+    PrintJson(context, *routes);
+    return 0;
+  }
+  if (!routes->has_config()) {
+    *context.out << "no routes in force: every message is dropped (edgectl route set FILE)\n";
+  } else {
+    const router::v1::RoutesConfig& config = routes->config();
+    *context.out << "routes of $edgeHub desired version " << config.desired_version() << " (schema "
+                 << config.schema_version() << ", time to live " << config.time_to_live_secs()
+                 << " s)\n";
+    TextTable table({"NAME", "PRIORITY", "TTL", "ROUTE"});
+    for (const router::v1::Route& route : config.routes()) {
+      table.AddRow(
+          {route.name(), Priority(route.has_priority(), route.priority()),
+           route.time_to_live_secs() > 0 ? absl::StrCat(route.time_to_live_secs(), " s") : "-",
+           route.route()});
+    }
+    *context.out << table.Render();
+  }
+  if (routes->has_status() && routes->status().code() != 200) {
+    *context.out << "last desired version " << routes->status().desired_version()
+                 << " was not applied (" << routes->status().code()
+                 << "): " << routes->status().description() << "\n";
+  }
+  return 0;
+}
+
+int RouteSet(const CommandContext& context, const std::string& file,
+             std::optional<int64_t> expected_version) {
+  absl::StatusOr<std::string> document = ReadWholeFile(file);
+  if (!document.ok()) return ReportError(context, document.status());
+  absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
+  if (!stub.ok()) return ReportError(context, stub.status());
+  router::v1::SetRoutesRequest request;
+  request.set_desired_json(*document);
+  if (expected_version.has_value()) request.set_expected_version(*expected_version);
+  absl::StatusOr<router::v1::SetRoutesResponse> set =
+      Call(**stub, &Router::Stub::SetRoutes, request);
+  if (!set.ok()) return ReportError(context, set.status());
+  if (context.format == OutputFormat::kJson) {
+    PrintJson(context, *set);
+  } else {
+    *context.out << "wrote the $edgeHub routes as desired version " << set->desired_version()
+                 << "; the router applies them in a moment (edgectl route list)\n";
+  }
+  return 0;
+}
+
+int RouteTest(const CommandContext& context, const RouteTestFlags& flags) {
+  router::v1::TestRouteRequest request;
+  absl::StatusOr<common::v1::Message> message = RouteTestMessage(flags);
+  if (!message.ok()) return ReportError(context, message.status());
+  *request.mutable_message() = *std::move(message);
+  if (!flags.config_file.empty()) {
+    absl::StatusOr<std::string> document = ReadWholeFile(flags.config_file);
+    if (!document.ok()) return ReportError(context, document.status());
+    request.set_desired_json(*document);
+  }
+  absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
+  if (!stub.ok()) return ReportError(context, stub.status());
+  absl::StatusOr<router::v1::TestRouteResponse> verdict =
+      Call(**stub, &Router::Stub::TestRoute, request);
+  if (!verdict.ok()) return ReportError(context, verdict.status());
+  if (context.format == OutputFormat::kJson) {
+    PrintJson(context, *verdict);
+    return 0;
+  }
+  *context.out << "a message from " << flags.source << " has source " << verdict->source_path();
+  if (verdict->desired_version() > 0) {
+    *context.out << " (routes of desired version " << verdict->desired_version() << ")";
+  }
+  *context.out << "\n";
+  if (verdict->destinations().empty()) {
+    *context.out << "no route matched: the message would be dropped (and counted)\n";
+  } else {
+    TextTable destinations({"GOES TO", "PRIORITY", "TTL"});
+    for (const router::v1::Destination& d : verdict->destinations()) {
+      destinations.AddRow({d.endpoint(), Priority(d.has_priority(), d.priority()),
+                           d.ttl_seconds() > 0 ? absl::StrCat(d.ttl_seconds(), " s") : "forever"});
+    }
+    *context.out << destinations.Render();
+  }
+  TextTable routes({"ROUTE", "RESULT", "WHY"});
+  for (const router::v1::RouteVerdict& v : verdict->routes()) {
+    routes.AddRow({v.name(), v.outcome(), v.detail()});
+  }
+  *context.out << "\n" << routes.Render();
+  return 0;
+}
+
+// Splits `k=v`; INVALID_ARGUMENT naming the flag otherwise.
+absl::StatusOr<std::pair<std::string, std::string>> KeyValue(absl::string_view flag,
+                                                             const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " \"", text, "\": expected key=value"));
+  }
+  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
+}  // namespace
+
+absl::StatusOr<common::v1::Message> RouteTestMessage(const RouteTestFlags& flags) {
+  common::v1::Message message;
+  common::v1::Source* source = message.mutable_source();
+  absl::string_view sender = flags.source;
+  source->set_kind(common::v1::MESSAGE_KIND_TELEMETRY);
+  if (absl::ConsumePrefix(&sender, "twin:")) {
+    source->set_kind(common::v1::MESSAGE_KIND_TWIN_CHANGE_NOTIFICATION);
+  }
+  std::vector<std::string> parts = absl::StrSplit(sender, '/');
+  const bool twin = source->kind() == common::v1::MESSAGE_KIND_TWIN_CHANGE_NOTIFICATION;
+  if (parts.size() > (twin ? 2u : 3u)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--source \"", flags.source,
+        "\": expected DEVICE, DEVICE/MODULE, DEVICE/MODULE/OUTPUT or twin:DEVICE[/MODULE]"));
+  }
+  const std::string identity =
+      absl::StrJoin(parts.begin(), parts.begin() + std::min<size_t>(2, parts.size()), "/");
+  absl::StatusOr<IdentityId> id = IdentityId::Parse(identity);
+  if (!id.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--source: ", id.status().message()));
+  }
+  source->set_device_id(id->device());
+  source->set_module_id(id->module());
+  if (parts.size() == 3) {
+    if (parts[2].empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--source \"", flags.source, "\": the output name is empty"));
+    }
+    source->set_output_name(parts[2]);
+  }
+  for (const std::string& p : flags.properties) {
+    ASSIGN_OR_RETURN(auto kv, KeyValue("--prop", p));
+    (*message.mutable_application_properties())[kv.first] = kv.second;
+  }
+  for (const std::string& p : flags.system_properties) {
+    ASSIGN_OR_RETURN(auto kv, KeyValue("--sys", p));
+    (*message.mutable_system_properties())[kv.first] = kv.second;
+  }
+  message.set_body(flags.body);
+  auto& system = *message.mutable_system_properties();
+  if (!flags.body.empty() && !system.contains("contentType") &&
+      !system.contains("contentEncoding")) {
+    system["contentType"] = "application/json";
+    system["contentEncoding"] = "utf-8";
+  }
+  return message;
+}
+
+void AddRouteCommands(CLI::App& app, Action* action) {
+  CLI::App* route = app.add_subcommand("route", "the $edgeHub routes, over edge-router");
+  route->require_subcommand(1);
+
+  CLI::App* list = route->add_subcommand("list", "the routes in force and the last status");
+  list->callback([action] { *action = [](const CommandContext& c) { return RouteList(c); }; });
+
+  CLI::App* set = route->add_subcommand("set", "write FILE as the $edgeHub desired properties");
+  auto file = std::make_shared<std::string>();
+  auto expected = std::make_shared<int64_t>(-1);
+  set->add_option("FILE", *file, "the $edgeHub desired document (JSON)")->required();
+  set->add_option("--expected-version", *expected,
+                  "compare-and-set: the desired version this replaces");
+  set->callback([file, expected, action] {
+    *action = [file, expected](const CommandContext& c) {
+      return RouteSet(c, *file, *expected >= 0 ? std::optional<int64_t>(*expected) : std::nullopt);
+    };
+  });
+
+  CLI::App* test =
+      route->add_subcommand("test", "where a message would go, and why each route matched or not");
+  auto flags = std::make_shared<RouteTestFlags>();
+  test->add_option("--source", flags->source,
+                   "DEVICE, DEVICE/MODULE, DEVICE/MODULE/OUTPUT or twin:DEVICE[/MODULE]")
+      ->required();
+  test->add_option("--prop", flags->properties, "an application property key=value");
+  test->add_option("--sys", flags->system_properties,
+                   "a system property key=value (contentType, messageId, ...)");
+  test->add_option("--body", flags->body, "the message body (JSON for $body queries)");
+  test->add_option("--config", flags->config_file,
+                   "test against this $edgeHub document instead of the routes in force");
+  test->callback([flags, action] {
+    *action = [flags](const CommandContext& c) { return RouteTest(c, *flags); };
+  });
+}
+
+}  // namespace edge::cli

@@ -1,0 +1,52 @@
+// `edgectl route`: the routes of the `$edgeHub` twin, over edge-router.
+//
+//   edgectl route list                     the configuration in force and the last desired status
+//   edgectl route set FILE [--expected-version N]
+//                                          FILE is the $edgeHub desired document (schemaVersion,
+//                                          routes, storeAndForwardConfiguration); the router
+//                                          applies it when its watch sees it
+//   edgectl route test --source S [--prop k=v]... [--sys k=v]... [--body TEXT] [--config FILE]
+//                                          where a message would go, and why each route did or
+//                                          did not match. S: DEVICE (device telemetry),
+//                                          DEVICE/MODULE (a module message without output),
+//                                          DEVICE/MODULE/OUTPUT (a module output), or
+//                                          twin:DEVICE[/MODULE] (a twin change notification)
+//
+// Exit codes: 0; 1 when the router cannot be reached or refuses; 2 for bad input (a malformed
+// source or property, an invalid document). `-o json` prints the router's answer as JSON.
+//
+// Example:
+//   Action action;
+//   AddRouteCommands(app, &action);
+#ifndef EDGE_CLI_ROUTE_COMMANDS_H_
+#define EDGE_CLI_ROUTE_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "cli/command.h"
+#include "edge/common/v1/message.pb.h"
+
+namespace edge::cli {
+
+void AddRouteCommands(CLI::App& app, Action* action);
+
+struct RouteTestFlags {
+  std::string source;
+  std::vector<std::string> properties;         // k=v, application properties
+  std::vector<std::string> system_properties;  // k=v, by long name (contentType, messageId, ...)
+  std::string body;
+  std::string config_file;  // test against this document instead of the routes in force
+};
+
+// The message `edgectl route test` sends. When a body is given and --sys sets neither
+// contentType nor contentEncoding, they default to application/json and utf-8 so that `$body`
+// queries work (IoT Hub would need the sender to set them). INVALID_ARGUMENT for a malformed
+// source or property.
+absl::StatusOr<common::v1::Message> RouteTestMessage(const RouteTestFlags& flags);
+
+}  // namespace edge::cli
+
+#endif  // EDGE_CLI_ROUTE_COMMANDS_H_

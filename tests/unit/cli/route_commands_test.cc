@@ -1,0 +1,73 @@
+#include "cli/route_commands.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace edge::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RouteTestMessageTest, SourceFormsNameTheSender) {
+  absl::StatusOr<common::v1::Message> device = RouteTestMessage({.source = "sensor-1"});
+  ASSERT_TRUE(device.ok()) << device.status();
+  EXPECT_EQ(device->source().kind(), common::v1::MESSAGE_KIND_TELEMETRY);
+  EXPECT_EQ(device->source().device_id(), "sensor-1");
+  EXPECT_EQ(device->source().module_id(), "");
+
+  absl::StatusOr<common::v1::Message> output = RouteTestMessage({.source = "edge/filter/alert"});
+  ASSERT_TRUE(output.ok()) << output.status();
+  EXPECT_EQ(output->source().device_id(), "edge");
+  EXPECT_EQ(output->source().module_id(), "filter");
+  EXPECT_EQ(output->source().output_name(), "alert");
+
+  absl::StatusOr<common::v1::Message> twin = RouteTestMessage({.source = "twin:edge/filter"});
+  ASSERT_TRUE(twin.ok()) << twin.status();
+  EXPECT_EQ(twin->source().kind(), common::v1::MESSAGE_KIND_TWIN_CHANGE_NOTIFICATION);
+  EXPECT_EQ(twin->source().module_id(), "filter");
+}
+
+TEST(RouteTestMessageTest, PropertiesAndAJsonBody) {
+  absl::StatusOr<common::v1::Message> message =
+      RouteTestMessage({.source = "d",
+                        .properties = {"site=north", "empty="},
+                        .system_properties = {"messageId=m1"},
+                        .body = R"({"t": 1})"});
+  ASSERT_TRUE(message.ok()) << message.status();
+  EXPECT_EQ(message->application_properties().at("site"), "north");
+  EXPECT_EQ(message->application_properties().at("empty"), "");
+  EXPECT_EQ(message->system_properties().at("messageId"), "m1");
+  // $body queries need these; the sender would set them.
+  EXPECT_EQ(message->system_properties().at("contentType"), "application/json");
+  EXPECT_EQ(message->system_properties().at("contentEncoding"), "utf-8");
+
+  absl::StatusOr<common::v1::Message> explicit_type = RouteTestMessage(
+      {.source = "d", .system_properties = {"contentType=text/plain"}, .body = "x"});
+  ASSERT_TRUE(explicit_type.ok());
+  EXPECT_EQ(explicit_type->system_properties().at("contentType"), "text/plain");
+  EXPECT_FALSE(explicit_type->system_properties().contains("contentEncoding"));
+}
+
+TEST(RouteTestMessageTest, MalformedInputIsRefusedSayingWhy) {
+  struct Case {
+    RouteTestFlags flags;
+    const char* says;
+  };
+  const Case cases[] = {
+      {{.source = "a/b/c/d"}, "expected DEVICE"},
+      {{.source = "twin:a/b/c"}, "expected DEVICE"},
+      {{.source = "bad#id"}, "--source"},
+      {{.source = "a/b/"}, "output name is empty"},
+      {{.source = ""}, "--source"},
+      {{.source = "d", .properties = {"novalue"}}, "--prop \"novalue\": expected key=value"},
+      {{.source = "d", .system_properties = {"=x"}}, "--sys"},
+  };
+  for (const Case& c : cases) {
+    absl::Status status = RouteTestMessage(c.flags).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.flags.source;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(c.says)) << c.flags.source;
+  }
+}
+
+}  // namespace
+}  // namespace edge::cli

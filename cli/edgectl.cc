@@ -4,6 +4,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "cli/agent_commands.h"
 #include "cli/certs_commands.h"
 #include "cli/command.h"
 #include "cli/metrics_commands.h"
@@ -51,6 +52,7 @@ int RunEdgectl(int argc, char** argv) {
   AddStoreCommands(app, &action);
   AddMetricsCommands(app, &action);
   AddCertsCommands(app, &action);
+  AddAgentCommands(app, &action);
   AddRouteCommands(app, &action);
 
   // Internal: what `up` runs in the background. An empty group hides it from --help.

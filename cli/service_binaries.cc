@@ -6,15 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/runtime_files.h"
+#include "common/procfs.h"
 
 namespace edge::cli {
-
-absl::StatusOr<std::filesystem::path> SelfExecutable() {
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot read /proc/self/exe: ", ec.message()));
-  return self;
-}
 
 absl::StatusOr<std::filesystem::path> DefaultBinDir() {
   if (const char* dir = std::getenv("EDGE_BIN_DIR"); dir != nullptr && *dir != '\0') {

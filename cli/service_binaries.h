@@ -29,9 +29,6 @@ struct ServiceBinary {
 // /proc/self/exe cannot be read.
 absl::StatusOr<std::filesystem::path> DefaultBinDir();
 
-// The path of the running executable (/proc/self/exe resolved). INTERNAL when unreadable.
-absl::StatusOr<std::filesystem::path> SelfExecutable();
-
 // One entry per known service, in start order.
 std::vector<ServiceBinary> FindServiceBinaries(const std::filesystem::path& bin_dir);
 

@@ -204,6 +204,14 @@ x509_port = 8884
 # client_ca = "/path/to/ca.pem"
 # Plain MQTT on 127.0.0.1 only (0: off): for local tools and tests, never for devices.
 plain_port = 0
+
+[agent]
+# "unix" listens on $EDGE_HOME/run/agent.sock; also "unix:/path" or "127.0.0.1:port".
+listen = "unix"
+# One directory per module (its config, output logs, exit status), relative to $EDGE_HOME.
+modules_dir = "data/modules"
+# Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
+metrics_port = 0
 )";
 }
 

@@ -39,6 +39,13 @@ std::string Basename(absl::string_view path) {
 
 }  // namespace
 
+absl::StatusOr<std::filesystem::path> SelfExecutable() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot read /proc/self/exe: ", ec.message()));
+  return self;
+}
+
 bool ProcessAlive(pid_t pid) {
   if (pid <= 0) return false;
   // Reaps it if it is our exited child; fails harmlessly (ECHILD) for anyone else's.

@@ -15,10 +15,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace edge {
+
+// The path of the running executable (/proc/self/exe resolved); programs installed next to it are
+// found through it. INTERNAL when unreadable.
+absl::StatusOr<std::filesystem::path> SelfExecutable();
 
 // True while `pid` exists and is not a zombie. A zombie that is our own child is reaped on the
 // way, so callers that started a process need no separate waitpid.

@@ -15,6 +15,7 @@
 #include "common/certs.h"
 #include "common/edge_home.h"
 #include "common/logging.h"
+#include "common/procfs.h"
 #include "common/status_macros.h"
 
 namespace edge::hub {
@@ -49,9 +50,7 @@ absl::Status CheckFile(absl::string_view key, const std::filesystem::path& path,
 }
 
 absl::StatusOr<std::filesystem::path> DefaultPluginPath() {
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot read /proc/self/exe: ", ec.message()));
+  ASSIGN_OR_RETURN(std::filesystem::path self, SelfExecutable());
   return self.parent_path() / kPluginFile;
 }
 

@@ -26,15 +26,16 @@ namespace edge::agent {
 
 // How to run a module: the program and the environment it gets.
 struct ModuleConfig {
-  std::string name;                                      // module name, [A-Za-z0-9._-]
-  std::vector<std::string> argv;                         // program (PATH searched) and args
-  std::vector<std::pair<std::string, std::string>> env;  // on top of nothing: the whole env
-  std::filesystem::path working_dir;                     // empty: the module's state directory
-  int64_t memory_bytes = 0;                              // address-space limit; 0: none
-  absl::Duration stop_grace = absl::Seconds(10);         // SIGTERM → SIGKILL
+  std::string name = {};               // a module id (common/identity_id.h)
+  std::vector<std::string> argv = {};  // program (PATH searched) and arguments
+  // The module's whole environment: nothing of the agent's is added.
+  std::vector<std::pair<std::string, std::string>> env = {};
+  std::filesystem::path working_dir = {};         // empty: the module's state directory
+  int64_t memory_bytes = 0;                       // address-space limit; 0: none
+  absl::Duration stop_grace = absl::Seconds(10);  // SIGTERM → SIGKILL
   // Opaque to the runtime: the reconciler's fingerprint of the spec this config came from, so
   // that it can tell whether a running module is the one a deployment wants.
-  std::string spec_hash;
+  std::string spec_hash = {};
 };
 
 enum class ModuleState {

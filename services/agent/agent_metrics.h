@@ -1,0 +1,24 @@
+// AgentMetrics: every metric edge-agent's service exports (services/agent/README.md, "Metrics"), as
+// references into the service's MetricsRegistry. Per-RPC counts and latencies come from the
+// ServiceRunner (common/grpc_metrics.h) and are not repeated here.
+//
+// Lifecycle: created by RunAgent after the registry and before everything that counts; the registry
+// outlives it. Thread-safe (every metric is).
+#ifndef EDGE_SERVICES_AGENT_AGENT_METRICS_H_
+#define EDGE_SERVICES_AGENT_AGENT_METRICS_H_
+
+#include "common/metrics.h"
+
+namespace edge::agent {
+
+struct AgentMetrics {
+  explicit AgentMetrics(MetricsRegistry* registry);
+
+  CounterFamily<1>& deployments;   // ApplyDeployment outcomes: 200 written, 400, 412, failed
+  Counter& module_twins_skipped;   // module twins not written: no identity yet (logged at warn)
+  CounterFamily<1>& store_errors;  // failed store calls, by operation (logged at warn)
+};
+
+}  // namespace edge::agent
+
+#endif  // EDGE_SERVICES_AGENT_AGENT_METRICS_H_

@@ -1,0 +1,63 @@
+#include "services/agent/agent_server.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/edge_home.h"
+#include "common/local_channel.h"
+#include "common/logging.h"
+#include "common/procfs.h"
+#include "common/status_macros.h"
+#include "services/agent/agent_grpc_service.h"
+#include "services/agent/agent_metrics.h"
+#include "services/agent/runtime/process_runtime.h"
+
+namespace edge::agent {
+namespace {
+
+// edge-module-monitor is installed next to edge-agent.
+absl::StatusOr<std::filesystem::path> MonitorBinary() {
+  ASSIGN_OR_RETURN(std::filesystem::path self, SelfExecutable());
+  return self.parent_path() / "edge-module-monitor";
+}
+
+}  // namespace
+
+absl::StatusOr<AgentOptions> AgentOptions::FromConfig(const Config& config,
+                                                      const std::filesystem::path& edge_home) {
+  AgentOptions options;
+  ASSIGN_OR_RETURN(options.device, DeviceConfig::FromConfig(config));
+  ASSIGN_OR_RETURN(options.store, ServiceListenAddress(config, edge_home, "store"));
+  ConfigSection section = config.Section("agent");
+  ASSIGN_OR_RETURN(options.listen, ListenAddressFromSection(section, edge_home));
+  ASSIGN_OR_RETURN(std::string modules_dir, section.GetString("modules_dir", "data/modules"));
+  if (modules_dir.empty())
+    return absl::InvalidArgumentError("agent.modules_dir: must not be empty");
+  options.modules_dir = edge_home / modules_dir;  // an absolute value replaces edge_home
+  ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
+                                                              absl::Seconds(5), absl::Seconds(0)));
+  ASSIGN_OR_RETURN(options.metrics_http, MetricsHttpOptionsFromSection(section));
+  RETURN_IF_ERROR(section.CheckNoUnknownKeys());
+  return options;
+}
+
+absl::Status RunAgent(const ServiceContext& context) {
+  ASSIGN_OR_RETURN(AgentOptions options,
+                   AgentOptions::FromConfig(context.config, context.edge_home));
+  ASSIGN_OR_RETURN(std::filesystem::path monitor, MonitorBinary());
+  RETURN_IF_ERROR(EnsureDirectory(options.modules_dir, 0750));
+  spdlog::info("store at {}, modules in {}, device {}", options.store.grpc_target,
+               options.modules_dir.string(), options.device.id);
+  std::shared_ptr<grpc::Channel> store =
+      LocalServiceChannel(options.store.grpc_target, options.store_reconnect);
+  MetricsRegistry metrics_registry;  // outlives everything below that counts into it
+  AgentMetrics metrics(&metrics_registry);
+  ProcessRuntime runtime({.modules_dir = options.modules_dir, .monitor = monitor});
+  AgentGrpcService service(store, options.device.id, &runtime, &metrics);
+  ServiceRunner runner("agent", options.listen, options.shutdown_grace);
+  runner.SetMetrics(&metrics_registry, options.metrics_http);
+  RETURN_IF_ERROR(runner.Start({&service}));
+  runner.WaitForTermination();
+  runner.Shutdown();
+  return absl::OkStatus();
+}
+
+}  // namespace edge::agent

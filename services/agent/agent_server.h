@@ -1,0 +1,42 @@
+// Wiring and lifecycle of edge-agent: reads [device] and [agent] from the config, connects to the
+// store, opens the module runtime and serves edge.agent.v1 until SIGTERM. (The reconciler, which
+// runs the deployment, joins here later.)
+#ifndef EDGE_SERVICES_AGENT_AGENT_SERVER_H_
+#define EDGE_SERVICES_AGENT_AGENT_SERVER_H_
+
+#include <filesystem>
+
+#include "absl/status/statusor.h"
+#include "common/retry_backoff.h"
+#include "common/service_runner.h"
+
+namespace edge::agent {
+
+struct AgentOptions {
+  DeviceConfig device;
+  ListenAddress listen;
+  // Where the store listens: its own `store.listen`, so both services agree on one key.
+  ListenAddress store;
+  // The process runtime's state: one directory per module.
+  std::filesystem::path modules_dir;
+  // How fast the store channel reconnects after the store restarted.
+  RetryPolicy store_reconnect{.initial = absl::Milliseconds(100), .max = absl::Seconds(1)};
+  absl::Duration shutdown_grace = absl::Seconds(5);
+  MetricsHttpOptions metrics_http;  // metrics_port, metrics_address (see service_runner.h)
+
+  // [device], [store] listen and [agent]: listen, modules_dir (relative to `edge_home`; default
+  // data/modules), shutdown_grace_seconds, metrics_port, metrics_address. INVALID_ARGUMENT naming
+  // the key for a bad or unknown one.
+  static absl::StatusOr<AgentOptions> FromConfig(const Config& config,
+                                                 const std::filesystem::path& edge_home);
+};
+
+// Runs edge-agent until a termination signal. Errors: those of AgentOptions::FromConfig and
+// ServiceRunner::Start, INTERNAL when /proc/self/exe cannot be read (the module monitor binary is
+// found next to edge-agent). The store being unavailable is not an error: calls that need it fail
+// with UNAVAILABLE until it is back.
+absl::Status RunAgent(const ServiceContext& context);
+
+}  // namespace edge::agent
+
+#endif  // EDGE_SERVICES_AGENT_AGENT_SERVER_H_

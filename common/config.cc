@@ -187,6 +187,12 @@ listen = "unix"
 # Store calls that fail transiently are retried after this delay, doubling up to the maximum.
 store_retry_initial_seconds = 0.05
 store_retry_max_seconds = 5
+# Delivery to module inputs: deliveries in flight per queue; how long an acknowledged delivery
+# stays re-deliverable to a restarted hub; the pause after "not delivered", doubling.
+delivery_window = 100
+replay_window_seconds = 10
+delivery_retry_initial_seconds = 1
+delivery_retry_max_seconds = 60
 # Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
 metrics_port = 0
 

@@ -1,6 +1,7 @@
 #include "services/router/router_grpc_service.h"
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <utility>
 
@@ -271,15 +272,120 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
   std::unique_ptr<grpc::Alarm> alarm_ ABSL_GUARDED_BY(mu_);
 };
 
+// One Attach stream: requests go to HubLink; deliveries are written one at a time, in order.
+class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1::AttachResponse>,
+                           public DeliverySink {
+ public:
+  AttachStream(RouterGrpcService* service, grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {
+    StartRead(&request_);
+  }
+
+  void Cancel() { context_->TryCancel(); }
+
+  // DeliverySink, called under HubLink's lock: queue or cancel only.
+  bool Write(v1::Delivery delivery) override {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return false;
+    outbox_.emplace_back();
+    *outbox_.back().mutable_delivery() = std::move(delivery);
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&outbox_.front());
+    }
+    return true;
+  }
+  void Replace() override {
+    FinishOnce(grpc::Status(grpc::StatusCode::ABORTED, "a newer Attach stream replaced this one"));
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      FinishOnce(grpc::Status::OK);
+      return;
+    }
+    HubLink* hub = service_->hub_;
+    switch (request_.kind_case()) {
+      case v1::AttachRequest::kHello:
+        if (request_.hello().instance_id().empty()) {
+          FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  "hello.instance_id: must not be empty"));
+          return;
+        }
+        hub->Attach(this, request_.hello().instance_id());
+        hello_seen_ = true;
+        spdlog::info("router: hub attached (instance {})", request_.hello().instance_id());
+        break;
+      case v1::AttachRequest::kPresence:
+      case v1::AttachRequest::kResult:
+        if (!hello_seen_) {
+          FinishOnce(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                  "the first request of an Attach stream must be hello"));
+          return;
+        }
+        if (request_.has_presence()) {
+          hub->SetPresence(
+              this, {request_.presence().modules().begin(), request_.presence().modules().end()});
+        } else {
+          hub->OnResult(this, request_.result());
+        }
+        break;
+      default:
+        FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "an Attach request must be hello, presence or result"));
+        return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    outbox_.pop_front();
+    if (!ok) {
+      writing_ = false;
+      return;  // the stream is ending; OnReadDone(false) finishes it
+    }
+    if (outbox_.empty() || finished_) {
+      writing_ = false;
+    } else {
+      StartWrite(&outbox_.front());
+    }
+  }
+
+  void OnDone() override {
+    service_->hub_->Detach(this);
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  void FinishOnce(grpc::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
+  RouterGrpcService* const service_;
+  grpc::CallbackServerContext* const context_;
+  v1::AttachRequest request_;
+  bool hello_seen_ = false;  // reactor callbacks for reads are serialized
+  absl::Mutex mu_;
+  std::deque<v1::AttachResponse> outbox_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 RouterGrpcService::RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id,
                                      RetryPolicy retry, ActiveRoutes* routes,
-                                     RouterMetrics* metrics)
+                                     RouterMetrics* metrics, HubLink* hub)
     : store_stub_(store::v1::MessageStore::NewStub(store)),
       twin_stub_(store::v1::TwinStore::NewStub(store)),
       twin_id_(std::move(twin_id)),
       retry_(retry),
       routes_(routes),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      hub_(hub) {}
 
 RouterGrpcService::~RouterGrpcService() = default;
 
@@ -296,9 +402,23 @@ void RouterGrpcService::Unregister(IngestStream* stream) {
   streams_.erase(stream);
 }
 
+grpc::ServerBidiReactor<v1::AttachRequest, v1::AttachResponse>* RouterGrpcService::Attach(
+    grpc::CallbackServerContext* context) {
+  auto* stream = new AttachStream(this, context);
+  absl::MutexLock lock(&streams_mu_);
+  attach_streams_.insert(stream);
+  return stream;
+}
+
+void RouterGrpcService::Unregister(AttachStream* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  attach_streams_.erase(stream);
+}
+
 void RouterGrpcService::EndStreams() {
   absl::MutexLock lock(&streams_mu_);
   for (IngestStream* stream : streams_) stream->Cancel();
+  for (AttachStream* stream : attach_streams_) stream->Cancel();
 }
 
 grpc::ServerUnaryReactor* RouterGrpcService::GetRoutes(grpc::CallbackServerContext* context,

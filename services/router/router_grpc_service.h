@@ -11,6 +11,9 @@
 // document and writes it to the
 //   `$edgeHub` twin with compare-and-set (asynchronously too); it applies nothing itself.
 //
+// - Attach: one AttachStream reactor per stream, feeding HubLink (hub_link.h) with hello,
+//   presence and results, and writing the deliveries HubLink hands it, in order.
+//
 // Lifecycle: created by RunRouter before the server starts; EndStreams() cancels open Ingest
 // streams at shutdown (before ServiceRunner::Shutdown); destroyed after the server. ActiveRoutes,
 // RouterMetrics and the store channel outlive it.
@@ -28,18 +31,21 @@
 #include "edge/store/v1/twins.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "services/router/active_routes.h"
+#include "services/router/hub_link.h"
 #include "services/router/router_metrics.h"
 
 namespace edge::router {
 
 class IngestStream;
+class AttachStream;
 
 class RouterGrpcService final : public v1::Router::CallbackService {
  public:
   // `twin_id` is `<device>/$edgeHub`; `retry` paces store appends retried after a transient
   // failure.
+  // `hub` receives what Attach streams say and carries deliveries to them.
   RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id, RetryPolicy retry,
-                    ActiveRoutes* routes, RouterMetrics* metrics);
+                    ActiveRoutes* routes, RouterMetrics* metrics, HubLink* hub);
   ~RouterGrpcService() override;
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Ingest(
@@ -50,17 +56,22 @@ class RouterGrpcService final : public v1::Router::CallbackService {
   grpc::ServerUnaryReactor* SetRoutes(grpc::CallbackServerContext* context,
                                       const v1::SetRoutesRequest* request,
                                       v1::SetRoutesResponse* response) override;
+  grpc::ServerBidiReactor<v1::AttachRequest, v1::AttachResponse>* Attach(
+      grpc::CallbackServerContext* context) override;
   // Answers from the configuration in force (or the request's document); stores nothing.
   grpc::ServerUnaryReactor* TestRoute(grpc::CallbackServerContext* context,
                                       const v1::TestRouteRequest* request,
                                       v1::TestRouteResponse* response) override;
 
-  // Cancels every open Ingest stream (the hub reconnects and re-sends what was not acked).
+  // Cancels every open Ingest and Attach stream (the hub reconnects and re-sends what was not
+  // acked).
   void EndStreams();
 
  private:
   friend class IngestStream;
+  friend class AttachStream;
   void Unregister(IngestStream* stream);
+  void Unregister(AttachStream* stream);
 
   std::unique_ptr<store::v1::MessageStore::Stub> store_stub_;
   std::unique_ptr<store::v1::TwinStore::Stub> twin_stub_;
@@ -68,9 +79,11 @@ class RouterGrpcService final : public v1::Router::CallbackService {
   const RetryPolicy retry_;
   ActiveRoutes* const routes_;
   RouterMetrics* const metrics_;
+  HubLink* const hub_;
 
   absl::Mutex streams_mu_;
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(streams_mu_);
+  absl::flat_hash_set<AttachStream*> attach_streams_ ABSL_GUARDED_BY(streams_mu_);
 };
 
 }  // namespace edge::router

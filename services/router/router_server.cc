@@ -5,11 +5,32 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "services/router/active_routes.h"
+#include "services/router/delivery.h"
 #include "services/router/desired_follower.h"
+#include "services/router/hub_link.h"
 #include "services/router/router_grpc_service.h"
 #include "services/router/router_metrics.h"
 
 namespace edge::router {
+namespace {
+
+// A retry policy from `<prefix>_initial_seconds` and `<prefix>_max_seconds`.
+absl::StatusOr<RetryPolicy> RetryFromSection(ConfigSection& section, absl::string_view prefix,
+                                             RetryPolicy defaults) {
+  RetryPolicy policy;
+  const std::string initial = absl::StrCat(prefix, "_initial_seconds");
+  const std::string max = absl::StrCat(prefix, "_max_seconds");
+  ASSIGN_OR_RETURN(policy.initial,
+                   section.GetSeconds(initial, defaults.initial, absl::Milliseconds(1)));
+  ASSIGN_OR_RETURN(policy.max, section.GetSeconds(max, defaults.max, absl::Milliseconds(1)));
+  if (policy.max < policy.initial) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("router.", max, ": must not be below router.", initial));
+  }
+  return policy;
+}
+
+}  // namespace
 
 absl::StatusOr<RouterOptions> RouterOptions::FromConfig(const Config& config,
                                                         const std::filesystem::path& edge_home) {
@@ -18,16 +39,17 @@ absl::StatusOr<RouterOptions> RouterOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(options.store, ServiceListenAddress(config, edge_home, "store"));
   ConfigSection section = config.Section("router");
   ASSIGN_OR_RETURN(options.listen, ListenAddressFromSection(section, edge_home));
-  ASSIGN_OR_RETURN(options.store_retry.initial,
-                   section.GetSeconds("store_retry_initial_seconds", absl::Milliseconds(50),
-                                      absl::Milliseconds(1)));
+  ASSIGN_OR_RETURN(options.store_retry,
+                   RetryFromSection(section, "store_retry",
+                                    {.initial = absl::Milliseconds(50), .max = absl::Seconds(5)}));
+  ASSIGN_OR_RETURN(options.delivery.retry,
+                   RetryFromSection(section, "delivery_retry",
+                                    {.initial = absl::Seconds(1), .max = absl::Seconds(60)}));
+  ASSIGN_OR_RETURN(int64_t window, section.GetInt("delivery_window", 100, 1, 10000));
+  options.delivery.window = static_cast<int>(window);
   ASSIGN_OR_RETURN(
-      options.store_retry.max,
-      section.GetSeconds("store_retry_max_seconds", absl::Seconds(5), absl::Milliseconds(1)));
-  if (options.store_retry.max < options.store_retry.initial) {
-    return absl::InvalidArgumentError(
-        "router.store_retry_max_seconds: must not be below router.store_retry_initial_seconds");
-  }
+      options.delivery.replay_window,
+      section.GetSeconds("replay_window_seconds", absl::Seconds(10), absl::ZeroDuration()));
   ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
                                                               absl::Seconds(5), absl::Seconds(0)));
   ASSIGN_OR_RETURN(options.metrics_http, MetricsHttpOptionsFromSection(section));
@@ -47,14 +69,19 @@ absl::Status RunRouter(const ServiceContext& context) {
   MetricsRegistry metrics_registry;  // outlives everything below that counts into it
   RouterMetrics metrics(&metrics_registry);
   ActiveRoutes routes(&metrics);
-  RouterGrpcService service(store, twin_id, options.store_retry, &routes, &metrics);
+  HubLink hub;
+  RouterGrpcService service(store, twin_id, options.store_retry, &routes, &metrics, &hub);
   DesiredFollower follower(store, twin_id, options.store_retry, &routes, &metrics);
+  DeliveryManager delivery(store, &hub, options.delivery);
   ServiceRunner runner("router", options.listen, options.shutdown_grace);
   runner.SetMetrics(&metrics_registry, options.metrics_http);
   RETURN_IF_ERROR(runner.Start({&service}));
   follower.Start();
+  delivery.Start();
   runner.WaitForTermination();
   service.EndStreams();
+  hub.Interrupt();
+  delivery.Stop();
   runner.Shutdown();
   return absl::OkStatus();
 }

@@ -1,0 +1,266 @@
+// Delivery to module inputs over Attach, with the real edge-store and edge-router and a test client
+// playing the hub. Messages are appended straight to the store's queues (as Ingest would after
+// routing), so these tests are about delivery only.
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "edge/router/v1/router.grpc.pb.h"
+#include "edge/store/v1/store.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "tests/support/service_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/store/queue_test_builders.h"
+
+namespace edge::router {
+namespace {
+
+using ::edge::store::testing::AppendBuilder;
+using ::edge::store::testing::Queue;
+using ::edge::testing::ServiceProcess;
+using ::edge::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+constexpr char kInputB[] = R"(BrokeredEndpoint("/modules/B/inputs/in1"))";
+constexpr char kInputC[] = R"(BrokeredEndpoint("/modules/C/inputs/data"))";
+
+// The hub's side of Attach: deliveries are collected by a reader thread; the test answers them.
+class FakeHub {
+ public:
+  FakeHub(v1::Router::Stub& router, const std::string& instance_id) {
+    stream_ = router.Attach(&context_);
+    v1::AttachRequest hello;
+    hello.mutable_hello()->set_instance_id(instance_id);
+    stream_->Write(hello);
+    reader_ = std::thread([this] {
+      v1::AttachResponse response;
+      while (stream_->Read(&response)) {
+        absl::MutexLock lock(&mu_);
+        received_.push_back(response.delivery());
+      }
+      absl::MutexLock lock(&mu_);
+      ended_ = true;
+    });
+  }
+  ~FakeHub() {
+    context_.TryCancel();
+    reader_.join();
+  }
+
+  void Present(const std::vector<std::string>& modules) {
+    v1::AttachRequest request;
+    for (const std::string& m : modules) request.mutable_presence()->add_modules(m);
+    stream_->Write(request);
+  }
+  void Answer(uint64_t delivery_id, bool delivered) {
+    v1::AttachRequest request;
+    request.mutable_result()->set_delivery_id(delivery_id);
+    request.mutable_result()->set_delivered(delivered);
+    if (!delivered) request.mutable_result()->set_reason("module not connected");
+    stream_->Write(request);
+  }
+
+  // Waits until `count` deliveries have arrived (in total); returns all of them.
+  std::vector<v1::Delivery> WaitFor(size_t count, absl::Duration timeout = absl::Seconds(10)) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, count]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return received_.size() >= count || ended_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    return received_;
+  }
+  std::vector<v1::Delivery> Received() {
+    absl::MutexLock lock(&mu_);
+    return received_;
+  }
+  // Waits for the stream to end and returns its status.
+  grpc::Status Finish() {
+    reader_.join();
+    reader_ = std::thread([] {});
+    return stream_->Finish();
+  }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::AttachRequest, v1::AttachResponse>> stream_;
+  std::thread reader_;
+  absl::Mutex mu_;
+  std::vector<v1::Delivery> received_ ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+std::vector<std::string> Bodies(const std::vector<v1::Delivery>& deliveries,
+                                const std::string& module) {
+  std::vector<std::string> bodies;
+  for (const v1::Delivery& d : deliveries) {
+    if (d.module() == module) bodies.push_back(d.message().body());
+  }
+  return bodies;
+}
+
+class AttachTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& router_config) {
+    std::ofstream(home_.path() / "config.toml")
+        << "[router]\ndelivery_retry_initial_seconds = 0.05\ndelivery_retry_max_seconds = 0.2\n"
+        << router_config;
+    ASSERT_TRUE(store_.Start().ok()) << store_.Log();
+    ASSERT_TRUE(router_.Start().ok()) << router_.Log();
+    router_stub_ = v1::Router::NewStub(router_.Channel());
+    queues_ = store::v1::MessageStore::NewStub(store_.Channel());
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::printf("router log:\n%s\n", router_.Log().c_str());
+  }
+
+  void Append(const AppendBuilder& batch) {
+    grpc::ClientContext context;
+    store::v1::AppendMessagesResponse response;
+    grpc::Status status = queues_->AppendMessages(&context, batch.Build(), &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // The queue's depth in the store (entries after its checkpoint).
+  uint64_t Depth(const std::string& endpoint) {
+    grpc::ClientContext context;
+    store::v1::ListQueuesResponse response;
+    EXPECT_TRUE(queues_->ListQueues(&context, store::v1::ListQueuesRequest(), &response).ok());
+    for (const store::v1::QueueInfo& q : response.queues()) {
+      if (q.queue().endpoint() == endpoint) return q.depth();
+    }
+    return 0;
+  }
+
+  bool WaitForDepth(const std::string& endpoint, uint64_t depth) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (Depth(endpoint) != depth) {
+      if (absl::Now() > deadline) return false;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return true;
+  }
+
+  TempDir home_;
+  ServiceProcess store_{"store", home_.path()};
+  ServiceProcess router_{"router", home_.path()};
+  std::unique_ptr<v1::Router::Stub> router_stub_;
+  std::unique_ptr<store::v1::MessageStore::Stub> queues_;
+};
+
+TEST_F(AttachTest, DeliversInOrderOnlyToPresentModulesAndCheckpointsWhatWasAcked) {
+  Start("replay_window_seconds = 0\n");
+  Append(AppendBuilder().Messages(5, "b", {Queue(kInputB)}).Messages(3, "c", {Queue(kInputC)}));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({"B"});
+
+  std::vector<v1::Delivery> got = hub.WaitFor(5);
+  absl::SleepFor(absl::Milliseconds(300));  // C is not present: nothing of it may come
+
+  EXPECT_THAT(Bodies(hub.Received(), "B"), ElementsAre("b0", "b1", "b2", "b3", "b4"));
+  EXPECT_THAT(Bodies(hub.Received(), "C"), IsEmpty());
+  EXPECT_EQ(got[0].input(), "in1");
+  for (const v1::Delivery& d : got) hub.Answer(d.delivery_id(), true);
+  EXPECT_TRUE(WaitForDepth(kInputB, 0)) << Depth(kInputB);
+  EXPECT_EQ(Depth(kInputC), 3u);
+
+  // C appears: its queue drains, in order.
+  hub.Present({"B", "C"});
+  hub.WaitFor(8);
+  EXPECT_THAT(Bodies(hub.Received(), "C"), ElementsAre("c0", "c1", "c2"));
+  EXPECT_EQ(hub.Received().back().input(), "data");
+}
+
+TEST_F(AttachTest, NotDeliveredRewindsToTheFirstUnackedAndRetriesInOrder) {
+  Start("replay_window_seconds = 0\n");
+  Append(AppendBuilder().Messages(4, "m", {Queue(kInputB)}));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({"B"});
+  std::vector<v1::Delivery> first = hub.WaitFor(4);
+  ASSERT_EQ(first.size(), 4u);
+
+  hub.Answer(first[0].delivery_id(), true);
+  hub.Answer(first[1].delivery_id(), false);  // m1 could not be handed to the broker
+
+  std::vector<v1::Delivery> all = hub.WaitFor(7);
+  EXPECT_THAT(Bodies(all, "B"), ElementsAre("m0", "m1", "m2", "m3", "m1", "m2", "m3"));
+  for (size_t i = 4; i < all.size(); ++i) hub.Answer(all[i].delivery_id(), true);
+  EXPECT_TRUE(WaitForDepth(kInputB, 0)) << Depth(kInputB);
+}
+
+TEST_F(AttachTest, AtMostTheWindowIsInFlight) {
+  Start("replay_window_seconds = 0\ndelivery_window = 2\n");
+  Append(AppendBuilder().Messages(5, "m", {Queue(kInputB)}));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({"B"});
+
+  std::vector<v1::Delivery> got = hub.WaitFor(2);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(hub.Received().size(), 2u);
+
+  hub.Answer(got[0].delivery_id(), true);
+  EXPECT_THAT(Bodies(hub.WaitFor(3), "B"), ElementsAre("m0", "m1", "m2"));
+}
+
+TEST_F(AttachTest, AHubWithANewInstanceIdGetsTheReplayWindowAgain) {
+  Start("replay_window_seconds = 60\n");
+  Append(AppendBuilder().Messages(3, "m", {Queue(kInputB)}));
+  {
+    FakeHub hub(*router_stub_, "hub-1");
+    hub.Present({"B"});
+    for (const v1::Delivery& d : hub.WaitFor(3)) hub.Answer(d.delivery_id(), true);
+    absl::SleepFor(absl::Milliseconds(300));
+  }
+  // Acked, but within the replay window: not checkpointed yet.
+  EXPECT_EQ(Depth(kInputB), 3u);
+
+  // The same broker reattaching does not get them again.
+  {
+    FakeHub same(*router_stub_, "hub-1");
+    same.Present({"B"});
+    absl::SleepFor(absl::Milliseconds(500));
+    EXPECT_THAT(same.Received(), IsEmpty());
+  }
+  // A restarted broker (new instance id) does: it may have lost them.
+  FakeHub restarted(*router_stub_, "hub-2");
+  restarted.Present({"B"});
+  EXPECT_THAT(Bodies(restarted.WaitFor(3), "B"), ElementsAre("m0", "m1", "m2"));
+}
+
+TEST_F(AttachTest, ANewerAttachReplacesTheOlderOne) {
+  Start("");
+  FakeHub old_hub(*router_stub_, "hub-1");
+  absl::SleepFor(absl::Milliseconds(100));
+  FakeHub new_hub(*router_stub_, "hub-1");
+
+  grpc::Status ended = old_hub.Finish();
+
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::ABORTED) << ended.error_message();
+}
+
+TEST_F(AttachTest, TheFirstRequestMustBeHello) {
+  Start("");
+  grpc::ClientContext context;
+  auto stream = router_stub_->Attach(&context);
+  v1::AttachRequest presence;
+  presence.mutable_presence()->add_modules("B");
+  stream->Write(presence);
+  stream->WritesDone();
+  v1::AttachResponse ignored;
+  while (stream->Read(&ignored)) {
+  }
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(status.error_message(), ::testing::HasSubstr("must be hello"));
+}
+
+}  // namespace
+}  // namespace edge::router

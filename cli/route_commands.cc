@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "cli/agent_commands.h"
 #include "cli/table.h"
 #include "common/grpc_status.h"
 #include "common/identity_id.h"
@@ -161,6 +163,35 @@ int RouteTest(const CommandContext& context, const RouteTestFlags& flags) {
   return 0;
 }
 
+int EndpointList(const CommandContext& context) {
+  absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
+  if (!stub.ok()) return ReportError(context, stub.status());
+  absl::StatusOr<router::v1::EndpointStatsResponse> stats =
+      Call(**stub, &Router::Stub::EndpointStats, router::v1::EndpointStatsRequest());
+  if (!stats.ok()) return ReportError(context, stats.status());
+  if (context.format == OutputFormat::kJson) {
+    PrintJson(context, *stats);
+    return 0;
+  }
+  if (stats->queues().empty()) {
+    *context.out << "no endpoint queues yet: nothing has been routed\n";
+    return 0;
+  }
+  TextTable table({"ENDPOINT", "PRIORITY", "DEPTH", "OLDEST", "DELIVERED", "STATE", "LAST ERROR"});
+  const absl::Time now = absl::Now();
+  for (const router::v1::EndpointQueueStats& q : stats->queues()) {
+    const std::string oldest =
+        q.oldest_appended_unix_ms() > 0
+            ? HumanDuration(now - absl::FromUnixMillis(q.oldest_appended_unix_ms()))
+            : "-";
+    table.AddRow({q.endpoint(), Priority(q.has_priority(), q.priority()), absl::StrCat(q.depth()),
+                  oldest, absl::StrCat(q.delivered()), q.state(),
+                  q.last_error().empty() ? "-" : q.last_error()});
+  }
+  *context.out << table.Render();
+  return 0;
+}
+
 // Splits `k=v`; INVALID_ARGUMENT naming the flag otherwise.
 absl::StatusOr<std::pair<std::string, std::string>> KeyValue(absl::string_view flag,
                                                              const std::string& text) {
@@ -222,6 +253,14 @@ absl::StatusOr<common::v1::Message> RouteTestMessage(const RouteTestFlags& flags
 }
 
 void AddRouteCommands(CLI::App& app, Action* action) {
+  CLI::App* endpoint =
+      app.add_subcommand("endpoint", "the router's endpoint queues, over edge-router");
+  endpoint->require_subcommand(1);
+  CLI::App* endpoints = endpoint->add_subcommand(
+      "list", "each queue's depth, oldest entry, deliveries, state and last error");
+  endpoints->callback(
+      [action] { *action = [](const CommandContext& c) { return EndpointList(c); }; });
+
   CLI::App* route = app.add_subcommand("route", "the $edgeHub routes, over edge-router");
   route->require_subcommand(1);
 

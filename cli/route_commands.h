@@ -1,4 +1,5 @@
-// `edgectl route`: the routes of the `$edgeHub` twin, over edge-router.
+// `edgectl route` and `edgectl endpoint`: the routes of the `$edgeHub` twin and the queues they
+// fill, over edge-router.
 //
 //   edgectl route list                     the configuration in force and the last desired status
 //   edgectl route set FILE [--expected-version N]
@@ -11,6 +12,11 @@
 //                                          DEVICE/MODULE (a module message without output),
 //                                          DEVICE/MODULE/OUTPUT (a module output), or
 //                                          twin:DEVICE[/MODULE] (a twin change notification)
+//
+//   edgectl endpoint list                  every endpoint queue: depth, age of its oldest entry,
+//                                          deliveries acknowledged, what the router is doing with
+//                                          it (delivering, waiting for module M, no hub attached,
+//                                          retrying, no upstream link configured), last error
 //
 // Exit codes: 0; 1 when the router cannot be reached or refuses; 2 for bad input (a malformed
 // source or property, an invalid document). `-o json` prints the router's answer as JSON.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/logging.h"
+#include "services/router/batch_router.h"
 
 namespace edge::router {
 namespace {
@@ -15,11 +16,6 @@ constexpr auto kStoreCallTimeout = std::chrono::seconds(10);
 // How often a waiting executor looks at the hub's state again (it is also woken by changes).
 constexpr absl::Duration kRecheck = absl::Milliseconds(200);
 constexpr absl::Duration kManagerTick = absl::Milliseconds(100);
-
-std::string QueueName(const store::v1::QueueId& queue) {
-  return queue.has_priority() ? absl::StrCat(queue.endpoint(), " priority ", queue.priority())
-                              : absl::StrCat(queue.endpoint(), " default priority");
-}
 
 }  // namespace
 
@@ -98,7 +94,10 @@ void QueueExecutor::Run() {
       }
       if (rewind_) {
         rewind_ = false;
+        retrying_ = true;
         pause = backoff.Next();
+      } else {
+        retrying_ = false;
       }
     }
     if (!state.attached || !state.present.contains(target_.module)) {
@@ -187,6 +186,8 @@ void QueueExecutor::DeliverFrom(uint64_t from, uint64_t epoch) {
       status.error_code() != grpc::StatusCode::CANCELLED) {
     // The store went away: read again after a pause.
     spdlog::warn("router: reading {} failed: {}", QueueName(queue_), status.error_message());
+    last_error_ = absl::StrCat("reading the queue: ", status.error_message());
+    last_error_at_ = absl::Now();
     RewindLocked();
     rewind_ = true;
   }
@@ -199,10 +200,13 @@ void QueueExecutor::OnResult(uint64_t generation, uint64_t offset, bool delivere
   if (!delivered) {
     spdlog::info("router: {} not delivered to module {} ({}); retrying from offset {}",
                  QueueName(queue_), target_.module, reason, offset);
+    last_error_ = absl::StrCat("not delivered to module ", target_.module, ": ", reason);
+    last_error_at_ = absl::Now();
     RewindLocked();
     rewind_ = true;
     return;
   }
+  ++delivered_;
   for (Flight& flight : flights_) {
     if (flight.offset == offset) flight.acked = true;
   }
@@ -219,6 +223,26 @@ void QueueExecutor::OnLinkChanged(const HubLink::State& state) {
       (state.epoch != reading_epoch_ || !state.present.contains(target_.module))) {
     reading_->TryCancel();
   }
+}
+
+ExecutorStatus QueueExecutor::Status() {
+  const HubLink::State link = link_->Current();
+  absl::MutexLock lock(&mu_);
+  ExecutorStatus status;
+  if (!link.attached) {
+    status.state = "no hub attached";
+  } else if (!link.present.contains(target_.module)) {
+    status.state = absl::StrCat("waiting for module ", target_.module);
+  } else if (retrying_) {
+    status.state = "retrying";
+  } else {
+    status.state = "delivering";
+  }
+  status.last_error = last_error_;
+  status.last_error_at = last_error_at_;
+  status.delivered = delivered_;
+  status.in_flight = flights_.size();
+  return status;
 }
 
 void QueueExecutor::PersistCheckpoint() {
@@ -281,15 +305,25 @@ void DeliveryManager::Run() {
       Discover();
       next_discovery = absl::Now() + options_.discovery_interval;
     }
-    if (const HubLink::State state = link_->Current(); state.version != link_version) {
-      link_version = state.version;
-      for (auto& [name, executor] : executors_) executor->OnLinkChanged(state);
+    // Only this thread changes the map, so it may walk it without the lock held.
+    const HubLink::State state = link_->Current();
+    for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) {
+      if (state.version != link_version) executor->OnLinkChanged(state);
+      executor->PersistCheckpoint();
     }
-    for (auto& [name, executor] : executors_) executor->PersistCheckpoint();
+    link_version = state.version;
   }
-  for (auto& [name, executor] : executors_) executor->Stop();
-  for (auto& [name, executor] : executors_) executor->PersistCheckpoint();
+  for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) executor->Stop();
+  for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) executor->PersistCheckpoint();
+  absl::MutexLock lock(&mu_);
   executors_.clear();
+}
+
+std::map<std::string, ExecutorStatus> DeliveryManager::Status() {
+  absl::MutexLock lock(&mu_);
+  std::map<std::string, ExecutorStatus> all;
+  for (auto& [name, executor] : executors_) all[name] = executor->Status();
+  return all;
 }
 
 void DeliveryManager::Discover() {
@@ -301,12 +335,13 @@ void DeliveryManager::Discover() {
     std::optional<ModuleInput> target = ParseBrokeredEndpoint(info.queue().endpoint());
     if (!target.has_value()) continue;
     const std::string name = QueueName(info.queue());
-    if (executors_.contains(name)) continue;
+    if (ABSL_TS_UNCHECKED_READ(executors_).contains(name)) continue;
     spdlog::info("router: delivering {} to module {} input {}", name, target->module,
                  target->input);
     auto executor =
         std::make_unique<QueueExecutor>(info.queue(), *target, channel_, link_, options_);
     executor->Start();
+    absl::MutexLock lock(&mu_);
     executors_.emplace(name, std::move(executor));
   }
 }

@@ -58,6 +58,15 @@ struct ModuleInput {
 };
 std::optional<ModuleInput> ParseBrokeredEndpoint(const std::string& endpoint);
 
+// What an executor is doing, for EndpointStats.
+struct ExecutorStatus {
+  std::string state;  // "delivering", "waiting for module m", "no hub attached", "retrying"
+  std::string last_error;
+  absl::Time last_error_at = absl::InfinitePast();
+  uint64_t delivered = 0;  // acknowledged by the hub since the router started
+  uint64_t in_flight = 0;
+};
+
 class QueueExecutor {
  public:
   QueueExecutor(store::v1::QueueId queue, ModuleInput target, std::shared_ptr<grpc::Channel> store,
@@ -73,6 +82,7 @@ class QueueExecutor {
   // The hub's state changed (called by the manager): a read following the queue for a session
   // that ended, or for a module no longer present, is cancelled so the executor starts over.
   void OnLinkChanged(const HubLink::State& state);
+  ExecutorStatus Status();
 
  private:
   struct Flight {
@@ -102,6 +112,10 @@ class QueueExecutor {
   std::deque<Flight> flights_ ABSL_GUARDED_BY(mu_);  // sent, in order
   // Acknowledged prefix not yet checkpointed: offset and when its ack came.
   std::deque<std::pair<uint64_t, absl::Time>> acked_ ABSL_GUARDED_BY(mu_);
+  bool retrying_ ABSL_GUARDED_BY(mu_) = false;  // pausing after "not delivered" or a read error
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_error_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  uint64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
   grpc::ClientContext* reading_ ABSL_GUARDED_BY(mu_) = nullptr;
   uint64_t reading_epoch_ ABSL_GUARDED_BY(mu_) = 0;  // the session `reading_` sends to
   absl::Mutex checkpoint_mu_;                        // one PersistCheckpoint at a time
@@ -114,6 +128,8 @@ class DeliveryManager {
 
   void Start();
   void Stop();
+  // Executor status by QueueName (batch_router.h).
+  std::map<std::string, ExecutorStatus> Status();
 
  private:
   void Run();
@@ -123,8 +139,9 @@ class DeliveryManager {
   HubLink* const link_;
   const DeliveryOptions options_;
   std::unique_ptr<store::v1::MessageStore::Stub> store_;
-  std::map<std::string, std::unique_ptr<QueueExecutor>> executors_;  // manager thread only
   absl::Mutex mu_;
+  // Added by the manager thread only; read by Status.
+  std::map<std::string, std::unique_ptr<QueueExecutor>> executors_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -378,14 +379,16 @@ class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1:
 
 RouterGrpcService::RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id,
                                      RetryPolicy retry, ActiveRoutes* routes,
-                                     RouterMetrics* metrics, HubLink* hub)
+                                     RouterMetrics* metrics, HubLink* hub,
+                                     DeliveryManager* delivery)
     : store_stub_(store::v1::MessageStore::NewStub(store)),
       twin_stub_(store::v1::TwinStore::NewStub(store)),
       twin_id_(std::move(twin_id)),
       retry_(retry),
       routes_(routes),
       metrics_(metrics),
-      hub_(hub) {}
+      hub_(hub),
+      delivery_(delivery) {}
 
 RouterGrpcService::~RouterGrpcService() = default;
 
@@ -400,6 +403,56 @@ grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* RouterGrpcServic
 void RouterGrpcService::Unregister(IngestStream* stream) {
   absl::MutexLock lock(&streams_mu_);
   streams_.erase(stream);
+}
+
+grpc::ServerUnaryReactor* RouterGrpcService::EndpointStats(grpc::CallbackServerContext* context,
+                                                           const v1::EndpointStatsRequest* request,
+                                                           v1::EndpointStatsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto call = std::make_shared<grpc::ClientContext>();
+  call->set_deadline(std::chrono::system_clock::now() + kStoreCallTimeout);
+  auto queues = std::make_shared<store::v1::ListQueuesResponse>();
+  auto list = std::make_shared<store::v1::ListQueuesRequest>();
+  const std::string endpoint = request->endpoint();
+  store_stub_->async()->ListQueues(
+      call.get(), list.get(), queues.get(),
+      [this, reactor, response, call, queues, list, endpoint](grpc::Status status) {
+        if (!status.ok()) {
+          reactor->Finish(
+              grpc::Status(status.error_code(),
+                           absl::StrCat("listing the store's queues: ", status.error_message())));
+          return;
+        }
+        const std::map<std::string, ExecutorStatus> executors = delivery_->Status();
+        for (const store::v1::QueueInfo& info : queues->queues()) {
+          if (!endpoint.empty() && info.queue().endpoint() != endpoint) continue;
+          v1::EndpointQueueStats* stats = response->add_queues();
+          stats->set_endpoint(info.queue().endpoint());
+          if (info.queue().has_priority()) stats->set_priority(info.queue().priority());
+          stats->set_depth(info.depth());
+          stats->set_oldest_appended_unix_ms(info.oldest_appended_unix_ms());
+          stats->set_expired(info.expired());
+          stats->set_dropped(info.dropped());
+          if (info.queue().endpoint() == "$upstream") {
+            stats->set_state("no upstream link configured");
+            continue;
+          }
+          auto it = executors.find(QueueName(info.queue()));
+          if (it == executors.end()) {
+            stats->set_state("starting");
+            continue;
+          }
+          stats->set_state(it->second.state);
+          stats->set_last_error(it->second.last_error);
+          if (it->second.last_error_at != absl::InfinitePast()) {
+            stats->set_last_error_unix_ms(absl::ToUnixMillis(it->second.last_error_at));
+          }
+          stats->set_delivered(it->second.delivered);
+          stats->set_in_flight(it->second.in_flight);
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
 }
 
 grpc::ServerBidiReactor<v1::AttachRequest, v1::AttachResponse>* RouterGrpcService::Attach(

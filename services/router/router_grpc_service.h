@@ -31,6 +31,7 @@
 #include "edge/store/v1/twins.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "services/router/active_routes.h"
+#include "services/router/delivery.h"
 #include "services/router/hub_link.h"
 #include "services/router/router_metrics.h"
 
@@ -43,9 +44,11 @@ class RouterGrpcService final : public v1::Router::CallbackService {
  public:
   // `twin_id` is `<device>/$edgeHub`; `retry` paces store appends retried after a transient
   // failure.
-  // `hub` receives what Attach streams say and carries deliveries to them.
+  // `hub` receives what Attach streams say and carries deliveries to them; `delivery` reports
+  // what its executors are doing.
   RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id, RetryPolicy retry,
-                    ActiveRoutes* routes, RouterMetrics* metrics, HubLink* hub);
+                    ActiveRoutes* routes, RouterMetrics* metrics, HubLink* hub,
+                    DeliveryManager* delivery);
   ~RouterGrpcService() override;
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Ingest(
@@ -58,6 +61,9 @@ class RouterGrpcService final : public v1::Router::CallbackService {
                                       v1::SetRoutesResponse* response) override;
   grpc::ServerBidiReactor<v1::AttachRequest, v1::AttachResponse>* Attach(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* EndpointStats(grpc::CallbackServerContext* context,
+                                          const v1::EndpointStatsRequest* request,
+                                          v1::EndpointStatsResponse* response) override;
   // Answers from the configuration in force (or the request's document); stores nothing.
   grpc::ServerUnaryReactor* TestRoute(grpc::CallbackServerContext* context,
                                       const v1::TestRouteRequest* request,
@@ -80,6 +86,7 @@ class RouterGrpcService final : public v1::Router::CallbackService {
   ActiveRoutes* const routes_;
   RouterMetrics* const metrics_;
   HubLink* const hub_;
+  DeliveryManager* const delivery_;
 
   absl::Mutex streams_mu_;
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(streams_mu_);

@@ -70,9 +70,10 @@ absl::Status RunRouter(const ServiceContext& context) {
   RouterMetrics metrics(&metrics_registry);
   ActiveRoutes routes(&metrics);
   HubLink hub;
-  RouterGrpcService service(store, twin_id, options.store_retry, &routes, &metrics, &hub);
-  DesiredFollower follower(store, twin_id, options.store_retry, &routes, &metrics);
   DeliveryManager delivery(store, &hub, options.delivery);
+  RouterGrpcService service(store, twin_id, options.store_retry, &routes, &metrics, &hub,
+                            &delivery);
+  DesiredFollower follower(store, twin_id, options.store_retry, &routes, &metrics);
   ServiceRunner runner("router", options.listen, options.shutdown_grace);
   runner.SetMetrics(&metrics_registry, options.metrics_http);
   RETURN_IF_ERROR(runner.Start({&service}));

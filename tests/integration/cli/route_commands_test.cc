@@ -1,4 +1,5 @@
 // `edgectl route list|set|test` against the real edge-store and edge-router.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -6,7 +7,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "edge/router/v1/router.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "tests/support/run_to_exit.h"
 #include "tests/support/service_process.h"
@@ -51,9 +54,32 @@ class RouteCommandsTest : public ::testing::Test {
     return path.string();
   }
 
+  // One message from module sensor through the router's Ingest, as the hub sends it.
+  void AppendThroughRouter() {
+    auto stub = router::v1::Router::NewStub(router_.Channel());
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    auto stream = stub->Ingest(&context);
+    router::v1::IngestRequest request;
+    router::v1::IngestBatch* batch = request.mutable_batch();
+    batch->set_journal_id("test");
+    batch->set_first_sequence(++sequence_);
+    common::v1::Message* message = batch->add_messages();
+    message->mutable_source()->set_kind(common::v1::MESSAGE_KIND_TELEMETRY);
+    message->mutable_source()->set_device_id("edge-device");
+    message->mutable_source()->set_module_id("sensor");
+    message->set_body("{}");
+    stream->Write(request);
+    router::v1::IngestResponse response;
+    stream->Read(&response);
+    stream->WritesDone();
+    stream->Finish();
+  }
+
   TempDir home_;
   ServiceProcess store_{"store", home_.path()};
   ServiceProcess router_{"router", home_.path()};
+  uint64_t sequence_ = 0;
 };
 
 TEST_F(RouteCommandsTest, SetListAndTestRoutesAsAUserWould) {
@@ -110,6 +136,28 @@ TEST_F(RouteCommandsTest, BadInputExitsTwoSayingWhatIsWrong) {
   Finished missing_file = Edgectl({"route", "set", "/nonexistent/routes.json"});
   EXPECT_FALSE(missing_file.ExitedWith(0)) << missing_file.output;
   EXPECT_THAT(missing_file.output, HasSubstr("cannot read /nonexistent/routes.json"));
+}
+
+TEST_F(RouteCommandsTest, EndpointListShowsQueuesAndWhatIsDoneWithThem) {
+  Finished none = Edgectl({"endpoint", "list"});
+  EXPECT_TRUE(none.ExitedWith(0)) << none.output;
+  EXPECT_THAT(none.output, HasSubstr("nothing has been routed"));
+
+  ASSERT_TRUE(Edgectl({"route", "set", WriteFile("routes.json", kRoutes)}).ExitedWith(0));
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  Finished list;
+  do {
+    // The hub is not running here: ingest one message the way it would, through the router.
+    list = Edgectl({"endpoint", "list"});
+    if (absl::StrContains(list.output, "no hub attached")) break;
+    if (!absl::StrContains(list.output, "input1")) AppendThroughRouter();
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
+
+  EXPECT_TRUE(list.ExitedWith(0)) << list.output;
+  EXPECT_THAT(list.output, HasSubstr("BrokeredEndpoint(\"/modules/filter/inputs/input1\")"));
+  EXPECT_THAT(list.output, HasSubstr("no hub attached"));
+  EXPECT_THAT(list.output, HasSubstr("DEPTH"));
 }
 
 TEST_F(RouteCommandsTest, ARouterThatIsDownIsSaidToBeUnreachable) {

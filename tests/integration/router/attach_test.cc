@@ -3,6 +3,7 @@
 // routing), so these tests are about delivery only.
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -244,6 +245,40 @@ TEST_F(AttachTest, ANewerAttachReplacesTheOlderOne) {
   grpc::Status ended = old_hub.Finish();
 
   EXPECT_EQ(ended.error_code(), grpc::StatusCode::ABORTED) << ended.error_message();
+}
+
+TEST_F(AttachTest, EndpointStatsSayWhatEachQueueIsDoing) {
+  Start("replay_window_seconds = 0\n");
+  Append(AppendBuilder()
+             .Messages(2, "b", {Queue(kInputB)})
+             .Messages(3, "c", {Queue(kInputC)})
+             .Messages(1, "u", {Queue("$upstream")}));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({"B"});
+  std::vector<v1::Delivery> got = hub.WaitFor(2);
+  hub.Answer(got[0].delivery_id(), true);
+  hub.Answer(got[1].delivery_id(), false);  // rewinds: b1 comes again
+  std::vector<v1::Delivery> again = hub.WaitFor(3);
+  hub.Answer(again[2].delivery_id(), true);
+  ASSERT_TRUE(WaitForDepth(kInputB, 0));
+
+  grpc::ClientContext context;
+  v1::EndpointStatsResponse stats;
+  ASSERT_TRUE(router_stub_->EndpointStats(&context, v1::EndpointStatsRequest(), &stats).ok());
+
+  std::map<std::string, v1::EndpointQueueStats> by_endpoint;
+  for (const v1::EndpointQueueStats& q : stats.queues()) by_endpoint[q.endpoint()] = q;
+  ASSERT_EQ(by_endpoint.size(), 3u);
+  EXPECT_EQ(by_endpoint[kInputB].state(), "delivering");
+  EXPECT_EQ(by_endpoint[kInputB].delivered(), 2u);
+  EXPECT_EQ(by_endpoint[kInputB].depth(), 0u);
+  EXPECT_THAT(by_endpoint[kInputB].last_error(),
+              ::testing::HasSubstr("not delivered to module B: module not connected"));
+  EXPECT_EQ(by_endpoint[kInputC].state(), "waiting for module C");
+  EXPECT_EQ(by_endpoint[kInputC].depth(), 3u);
+  EXPECT_GT(by_endpoint[kInputC].oldest_appended_unix_ms(), 0);
+  EXPECT_EQ(by_endpoint["$upstream"].state(), "no upstream link configured");
+  EXPECT_EQ(by_endpoint["$upstream"].depth(), 1u);
 }
 
 TEST_F(AttachTest, TheFirstRequestMustBeHello) {

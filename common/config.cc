@@ -218,6 +218,14 @@ listen = "unix"
 modules_dir = "data/modules"
 # Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
 metrics_port = 0
+# The reconciler runs the deployment on every desired change and at least this often.
+reconcile_interval_seconds = 5
+# Restart policy: the n-th restart waits min(initial * 2^n, max) after the exit; after
+# restart_max_count restarts without restart_healthy_seconds of running, the module is failed.
+restart_initial_delay_seconds = 10
+restart_max_delay_seconds = 300
+restart_max_count = 20
+restart_healthy_seconds = 600
 )";
 }
 

@@ -12,8 +12,18 @@ AgentMetrics::AgentMetrics(MetricsRegistry* registry)
           "edge_agent_module_twins_skipped_total",
           "Module twins of a deployment not written because the module has no identity yet.")),
       store_errors(registry->AddCounterFamily<1>(
-          "edge_agent_store_errors_total",
-          "Failed store calls of ApplyDeployment and GetDeployment, by operation (logged at warn).",
-          {"operation"})) {}
+          "edge_agent_store_errors_total", "Failed store calls, by operation (logged at warn).",
+          {"operation"})),
+      desired_versions(registry->AddCounterFamily<1>(
+          "edge_agent_desired_versions_total",
+          "$edgeAgent desired versions evaluated by the reconciler, by lastDesiredStatus code.",
+          {"code"})),
+      reconcile_actions(registry->AddCounterFamily<2>(
+          "edge_agent_reconcile_actions_total",
+          "Reconcile actions on modules (create, recreate, start, stop, remove, list), by outcome "
+          "(ok, error; errors are logged at warn).",
+          {"action", "outcome"})),
+      module_restarts(registry->AddCounter("edge_agent_module_restarts_total",
+                                           "Modules restarted by their restart policy.")) {}
 
 }  // namespace edge::agent

@@ -17,6 +17,11 @@ struct AgentMetrics {
   CounterFamily<1>& deployments;   // ApplyDeployment outcomes: 200 written, 400, 412, failed
   Counter& module_twins_skipped;   // module twins not written: no identity yet (logged at warn)
   CounterFamily<1>& store_errors;  // failed store calls, by operation (logged at warn)
+  // The reconciler: `$edgeAgent` desired versions evaluated, by verdict code (200, 400, 412, 417).
+  CounterFamily<1>& desired_versions;
+  // Plan actions executed (create, recreate, start, stop, remove; list), by outcome (ok, error).
+  CounterFamily<2>& reconcile_actions;
+  Counter& module_restarts;  // restarts by the restart policy
 };
 
 }  // namespace edge::agent

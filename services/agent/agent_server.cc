@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "services/agent/agent_grpc_service.h"
 #include "services/agent/agent_metrics.h"
+#include "services/agent/deployment_follower.h"
 #include "services/agent/runtime/process_runtime.h"
 
 namespace edge::agent {
@@ -35,6 +36,20 @@ absl::StatusOr<AgentOptions> AgentOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
                                                               absl::Seconds(5), absl::Seconds(0)));
   ASSIGN_OR_RETURN(options.metrics_http, MetricsHttpOptionsFromSection(section));
+  ReconcilerOptions& reconciler = options.reconciler;
+  RestartSettings& restart = reconciler.restart;
+  ASSIGN_OR_RETURN(reconciler.interval, section.GetSeconds("reconcile_interval_seconds",
+                                                           absl::Seconds(5), absl::Seconds(0.1)));
+  ASSIGN_OR_RETURN(
+      restart.initial_delay,
+      section.GetSeconds("restart_initial_delay_seconds", absl::Seconds(10), absl::ZeroDuration()));
+  ASSIGN_OR_RETURN(restart.max_delay, section.GetSeconds("restart_max_delay_seconds",
+                                                         absl::Seconds(300), absl::ZeroDuration()));
+  ASSIGN_OR_RETURN(int64_t max_restarts, section.GetInt("restart_max_count", 20, 0, 1000000));
+  restart.max_restarts = static_cast<int>(max_restarts);
+  ASSIGN_OR_RETURN(
+      restart.healthy_reset,
+      section.GetSeconds("restart_healthy_seconds", absl::Minutes(10), absl::ZeroDuration()));
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
   return options;
 }
@@ -55,7 +70,15 @@ absl::Status RunAgent(const ServiceContext& context) {
   ServiceRunner runner("agent", options.listen, options.shutdown_grace);
   runner.SetMetrics(&metrics_registry, options.metrics_http);
   RETURN_IF_ERROR(runner.Start({&service}));
-  runner.WaitForTermination();
+  {
+    const std::string twin_id = absl::StrCat(options.device.id, "/$edgeAgent");
+    Reconciler reconciler(store, twin_id, &runtime, options.reconciler, SystemClock::Get(),
+                          &metrics);
+    DeploymentFollower follower(store, twin_id, options.store_retry, &reconciler, &metrics);
+    reconciler.Start();
+    follower.Start();
+    runner.WaitForTermination();
+  }  // the follower, then the reconciler, stopped and joined before the server shuts down
   runner.Shutdown();
   return absl::OkStatus();
 }

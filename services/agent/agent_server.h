@@ -1,6 +1,6 @@
 // Wiring and lifecycle of edge-agent: reads [device] and [agent] from the config, connects to the
-// store, opens the module runtime and serves edge.agent.v1 until SIGTERM. (The reconciler, which
-// runs the deployment, joins here later.)
+// store, opens the module runtime, follows `$edgeAgent` desired and reconciles the modules
+// (DeploymentFollower, Reconciler) and serves edge.agent.v1 until SIGTERM.
 #ifndef EDGE_SERVICES_AGENT_AGENT_SERVER_H_
 #define EDGE_SERVICES_AGENT_AGENT_SERVER_H_
 
@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/retry_backoff.h"
 #include "common/service_runner.h"
+#include "services/agent/reconciler.h"
 
 namespace edge::agent {
 
@@ -23,10 +24,15 @@ struct AgentOptions {
   RetryPolicy store_reconnect{.initial = absl::Milliseconds(100), .max = absl::Seconds(1)};
   absl::Duration shutdown_grace = absl::Seconds(5);
   MetricsHttpOptions metrics_http;  // metrics_port, metrics_address (see service_runner.h)
+  // reconcile_interval_seconds and the restart policy's numbers (restart_initial_delay_seconds,
+  // restart_max_delay_seconds, restart_max_count, restart_healthy_seconds).
+  ReconcilerOptions reconciler;
+  // How fast the deployment follower retries a failed store call or watch.
+  RetryPolicy store_retry{.initial = absl::Milliseconds(100), .max = absl::Seconds(5)};
 
   // [device], [store] listen and [agent]: listen, modules_dir (relative to `edge_home`; default
-  // data/modules), shutdown_grace_seconds, metrics_port, metrics_address. INVALID_ARGUMENT naming
-  // the key for a bad or unknown one.
+  // data/modules), shutdown_grace_seconds, metrics_port, metrics_address, the reconciler's keys
+  // above. INVALID_ARGUMENT naming the key for a bad or unknown one.
   static absl::StatusOr<AgentOptions> FromConfig(const Config& config,
                                                  const std::filesystem::path& edge_home);
 };

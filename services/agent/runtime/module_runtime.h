@@ -46,14 +46,14 @@ enum class ModuleState {
 };
 
 struct ModuleStatus {
-  ModuleConfig config;
+  ModuleConfig config = {};
   ModuleState state = ModuleState::kCreated;
   pid_t pid = 0;  // kRunning: the module's main process
   absl::Time started_at = absl::InfinitePast();
   absl::Time finished_at = absl::InfinitePast();
   int exit_code = 0;  // kExited: the exit status, or 128 + signal
   int signal = 0;
-  std::string description;  // kExited: "exited with 3", "killed by SIGKILL"
+  std::string description = {};  // kExited: "exited with 3", "killed by SIGKILL"
 };
 
 class ModuleRuntime {

@@ -42,6 +42,8 @@ class AgentCommandsTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    // The agent first: its reconciler runs the deployments applied here.
+    agent_.Stop();
     if (absl::StatusOr<std::vector<ModuleStatus>> all = runtime_.List(); all.ok()) {
       for (const ModuleStatus& m : *all) runtime_.Stop(m.config.name).IgnoreError();
     }

@@ -1,0 +1,107 @@
+#include "services/agent/planner.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "common/status_macros.h"
+#include "services/agent/module_config.h"
+
+namespace edge::agent {
+namespace {
+
+absl::Status Execute(ModuleRuntime& runtime, const PlannedAction& action) {
+  switch (action.kind) {
+    case ActionKind::kRemove:
+      return runtime.Remove(action.name);
+    case ActionKind::kStop:
+      return runtime.Stop(action.name);
+    case ActionKind::kStart:
+      return runtime.Start(action.name);
+    case ActionKind::kRecreate:
+      RETURN_IF_ERROR(runtime.Remove(action.name));  // stops it first
+      [[fallthrough]];
+    case ActionKind::kCreate:
+      RETURN_IF_ERROR(runtime.Create(action.config));
+      return action.start ? runtime.Start(action.name) : absl::OkStatus();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::string_view ToString(ActionKind kind) {
+  switch (kind) {
+    case ActionKind::kCreate:
+      return "create";
+    case ActionKind::kRecreate:
+      return "recreate";
+    case ActionKind::kStart:
+      return "start";
+    case ActionKind::kStop:
+      return "stop";
+    case ActionKind::kRemove:
+      return "remove";
+  }
+  return "unknown";
+}
+
+std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& desired,
+                                         const std::vector<ModuleStatus>& actual,
+                                         const std::set<std::string>& restart_due) {
+  std::map<std::string, const ModuleSpec*> runnable;
+  for (const ModuleSpec* spec : desired) {
+    if (spec->type == ModuleType::kProcess) runnable[spec->name] = spec;
+  }
+  std::map<std::string, const ModuleStatus*> present;
+  std::vector<PlannedAction> plan;
+  for (const ModuleStatus& module : actual) {
+    if (runnable.count(module.config.name) == 0) {
+      plan.push_back({.kind = ActionKind::kRemove, .name = module.config.name});
+    } else {
+      present[module.config.name] = &module;
+    }
+  }
+  std::sort(plan.begin(), plan.end(),
+            [](const PlannedAction& a, const PlannedAction& b) { return a.name < b.name; });
+  for (const ModuleSpec* spec : desired) {
+    if (spec->type != ModuleType::kProcess) continue;
+    absl::StatusOr<ModuleConfig> config = ModuleConfigFromSpec(*spec);
+    if (!config.ok()) continue;
+    const bool want_running = spec->status == DesiredModuleStatus::kRunning;
+    auto it = present.find(spec->name);
+    if (it == present.end()) {
+      plan.push_back({.kind = ActionKind::kCreate,
+                      .name = spec->name,
+                      .config = *std::move(config),
+                      .start = want_running});
+      continue;
+    }
+    const ModuleStatus& module = *it->second;
+    if (module.config.spec_hash != config->spec_hash) {
+      plan.push_back({.kind = ActionKind::kRecreate,
+                      .name = spec->name,
+                      .config = *std::move(config),
+                      .start = want_running});
+    } else if (!want_running && module.state == ModuleState::kRunning) {
+      plan.push_back({.kind = ActionKind::kStop, .name = spec->name});
+    } else if (want_running &&
+               (module.state == ModuleState::kCreated ||
+                (module.state != ModuleState::kRunning && restart_due.count(spec->name) > 0))) {
+      plan.push_back({.kind = ActionKind::kStart, .name = spec->name});
+    }
+  }
+  return plan;
+}
+
+std::vector<ActionResult> ExecutePlan(ModuleRuntime& runtime,
+                                      const std::vector<PlannedAction>& plan) {
+  std::vector<ActionResult> results;
+  results.reserve(plan.size());
+  for (const PlannedAction& action : plan) {
+    results.push_back({.action = action, .status = Execute(runtime, action)});
+  }
+  return results;
+}
+
+}  // namespace edge::agent

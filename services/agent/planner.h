@@ -1,0 +1,62 @@
+// The reconcile plan: what to do to the module runtime so that it runs the deployment in force.
+// Pure: PlanReconcile compares desired modules with the runtime's List() and returns actions;
+// ExecutePlan carries them out against any ModuleRuntime (the process runtime, or a test fake).
+//
+// Rules (services/agent/README.md, "Reconciler"):
+//   - a runtime module the deployment does not name (or names as a docker module) → kRemove;
+//   - a desired process module the runtime lacks → kCreate (started when desired running);
+//   - spec_hash ≠ RecreateFingerprint(spec) → kRecreate (stop, remove, create, start if running);
+//   - desired stopped and running → kStop; desired running and never started → kStart;
+//   - desired running, ended, and named in `restart_due` (the restart policy's verdict) → kStart.
+// Removals come first (by name), then everything else in startupOrder, ties by name. Docker
+// modules get no action (the process runtime cannot run them). Running a plan and planning again
+// gives an empty plan.
+//
+// Example:
+//   std::vector<PlannedAction> plan = PlanReconcile(desired.InStartupOrder(), *runtime.List(), {});
+//   for (const ActionResult& r : ExecutePlan(runtime, plan)) if (!r.status.ok()) …
+#ifndef EDGE_SERVICES_AGENT_PLANNER_H_
+#define EDGE_SERVICES_AGENT_PLANNER_H_
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "services/agent/manifest/module_spec.h"
+#include "services/agent/runtime/module_runtime.h"
+
+namespace edge::agent {
+
+enum class ActionKind { kCreate, kRecreate, kStart, kStop, kRemove };
+
+// "create", "recreate", "start", "stop", "remove" (logs and the metrics' `action` label).
+absl::string_view ToString(ActionKind kind);
+
+struct PlannedAction {
+  ActionKind kind = ActionKind::kStart;
+  std::string name;
+  ModuleConfig config = {};  // kCreate, kRecreate: what to create
+  bool start = false;        // kCreate, kRecreate: start it afterwards
+
+  friend bool operator==(const PlannedAction&, const PlannedAction&) = default;
+};
+
+// `desired` in startupOrder (EdgeAgentDesired::InStartupOrder); `actual` the runtime's modules.
+std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& desired,
+                                         const std::vector<ModuleStatus>& actual,
+                                         const std::set<std::string>& restart_due);
+
+struct ActionResult {
+  PlannedAction action;
+  absl::Status status;  // the first runtime error of the action's steps
+};
+
+// Runs every action in order (a failed one does not stop the others: they are other modules).
+std::vector<ActionResult> ExecutePlan(ModuleRuntime& runtime,
+                                      const std::vector<PlannedAction>& plan);
+
+}  // namespace edge::agent
+
+#endif  // EDGE_SERVICES_AGENT_PLANNER_H_

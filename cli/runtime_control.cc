@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -327,6 +328,40 @@ int Up(const UpOptions& options, std::ostream& out, std::ostream& err) {
   return kExitFailure;
 }
 
+namespace {
+
+// The module monitors of this home's process runtime (edge-module-monitor --state-dir <home>/…).
+std::vector<pid_t> ModuleMonitors(const std::filesystem::path& home) {
+  const std::string prefix = home.string() + "/";
+  return FindProcesses([&](const std::vector<std::string>& args) {
+    if (!absl::EndsWith(args[0], "edge-module-monitor")) return false;
+    for (size_t i = 1; i + 1 < args.size(); ++i) {
+      if (args[i] == "--state-dir") return absl::StartsWith(args[i + 1], prefix);
+    }
+    return false;
+  });
+}
+
+// Modules outlive the agent (so that an agent restart does not restart them), but `down` stops
+// the whole runtime: their monitors get SIGTERM (each stops its module: SIGTERM, then SIGKILL
+// after the module's grace) and SIGKILL if they are still there after `timeout`.
+bool StopModules(const std::filesystem::path& home, absl::Duration timeout, std::ostream& out) {
+  const std::vector<pid_t> monitors = ModuleMonitors(home);
+  if (monitors.empty()) return true;
+  out << "stopping " << monitors.size() << " module" << (monitors.size() == 1 ? "" : "s") << "\n";
+  for (pid_t pid : monitors) ::kill(pid, SIGTERM);
+  bool all = true;
+  const absl::Time deadline = absl::Now() + timeout;
+  for (pid_t pid : monitors) {
+    if (!WaitForProcessExit(pid, std::max(deadline - absl::Now(), absl::ZeroDuration()))) {
+      if (TerminateProcess(pid, absl::ZeroDuration()) == StopOutcome::kStuck) all = false;
+    }
+  }
+  return all;
+}
+
+}  // namespace
+
 int Down(const DownOptions& options, std::ostream& out, std::ostream& err) {
   const absl::Time begin = absl::Now();
   const std::filesystem::path& home = options.edge_home;
@@ -335,7 +370,9 @@ int Down(const DownOptions& options, std::ostream& out, std::ostream& err) {
     out << "stopping the edge runtime (supervisor pid " << *supervisor << ")\n";
   }
   std::ostringstream leftovers;
-  const bool ok = StopRuntime(home, supervisor, options.timeout, leftovers, err);
+  // The services first: a running agent would start the modules again.
+  bool ok = StopRuntime(home, supervisor, options.timeout, leftovers, err);
+  ok = StopModules(home, options.timeout, leftovers) && ok;
   out << leftovers.str();
   if (!ok) {
     err << "edgectl down: some processes would not stop; see above\n";

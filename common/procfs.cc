@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -38,6 +39,19 @@ std::string Basename(absl::string_view path) {
 }
 
 }  // namespace
+
+std::vector<pid_t> FindProcesses(
+    const std::function<bool(const std::vector<std::string>& args)>& match) {
+  std::vector<pid_t> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid) || pid == ::getpid()) continue;
+    const std::vector<std::string> args = ProcessArgs(pid);
+    if (!args.empty() && ProcessAlive(pid) && match(args)) found.push_back(pid);
+  }
+  return found;
+}
 
 absl::StatusOr<std::filesystem::path> SelfExecutable() {
   std::error_code ec;

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,10 @@ std::vector<std::string> ProcessArgs(pid_t pid);
 // "edge-store", ...) and its arguments contain `--edge-home <edge_home>`. `edge_home` must be in
 // the form NormalizeEdgeHome returns; so must be the one the process was started with.
 bool IsRuntimeProcess(pid_t pid, absl::string_view program, const std::filesystem::path& edge_home);
+
+// The live processes whose arguments satisfy `match` (this process excluded), read from /proc.
+std::vector<pid_t> FindProcesses(
+    const std::function<bool(const std::vector<std::string>& args)>& match);
 
 // Polls until `pid` is gone; false when it is still alive after `timeout`.
 bool WaitForProcessExit(pid_t pid, absl::Duration timeout);

@@ -419,6 +419,34 @@ TEST_F(EdgectlTest, UnknownCommandIsAUsageError) {
   EXPECT_THAT(result.output, Not(IsEmpty()));
 }
 
+// Modules outlive an agent restart, but `down` stops the whole runtime, modules included (the
+// fixture's TearDown checks that no process of this home is left).
+TEST_F(EdgectlTest, DownStopsTheDeployedModulesToo) {
+  Up();
+  const std::string manifest = (output_dir_ / "deployment.json").string();
+  std::ofstream(manifest) << R"json({"modulesContent": {
+    "$edgeAgent": {"properties.desired": {"schemaVersion": "1.1",
+      "runtime": {"type": "docker", "settings": {}},
+      "modules": {"sleeper": {"version": "1.0", "type": "process", "status": "running",
+        "restartPolicy": "always",
+        "settings": {"image": "/bin/sh", "createOptions": "{\"Cmd\": [\"-c\", \"while true; do sleep 1; done\"]}"}}}}},
+    "$edgeHub": {"properties.desired": {"schemaVersion": "1.1", "routes": {}}}}})json";
+  CommandResult deploy = Run({"deploy", manifest});
+  ASSERT_EQ(deploy.exit_code, 0) << deploy.output;
+  CommandResult list;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {
+    list = Run({"list"});
+  } while (list.out.find("running") == std::string::npos && absl::Now() < deadline);
+  ASSERT_THAT(list.out, HasSubstr("sleeper")) << list.output;
+
+  CommandResult down = Run({"down"});
+
+  EXPECT_EQ(down.exit_code, 0) << down.output;
+  EXPECT_THAT(down.output, HasSubstr("stopping 1 module"));
+  EXPECT_THAT(ProcessesUsingHome(), IsEmpty());
+}
+
 // --- identities and twins through edgectl, as a new user would do it ---
 
 // README's first steps: up, add a device, connect with mosquitto_pub using the device CA and a

@@ -2,7 +2,7 @@
 // resumable watch (DESIGN.md, "Who writes what": the agent acts only on the store's watch) and
 // hands each verdict to the Reconciler.
 //
-// On its thread it
+// On its thread (TwinDesiredFollower's) it
 //   1. reads the agent's persisted AgentState (ServiceState `agent`/`deployment`: the last valid
 //      deployment, the last verdict, the watch cursor) and gives that deployment to the
 //      reconciler, so that after a reboot the modules come back without waiting for the watch;
@@ -14,27 +14,22 @@
 // Failed store calls (the store down at start included) are logged at warn, counted
 // (edge_agent_store_errors_total) and retried with backoff, forever.
 //
-// This is the router's DesiredFollower (services/router/desired_follower.h) adapted to the agent's
-// state and verdicts; both could share one generic follower in common/.
+// The watching, retrying and persisting are TwinDesiredFollower's (common/twin_desired_follower.h),
+// shared with the router; this class is the agent's Handler.
 //
 // Lifecycle: created by RunAgent after the Reconciler, Start()ed once; the destructor cancels the
 // calls in progress and joins the thread. The Reconciler and AgentMetrics outlive it.
 #ifndef EDGE_SERVICES_AGENT_DEPLOYMENT_FOLLOWER_H_
 #define EDGE_SERVICES_AGENT_DEPLOYMENT_FOLLOWER_H_
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
-#include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "common/retry_backoff.h"
-#include "edge/store/v1/state.grpc.pb.h"
-#include "edge/store/v1/twins.grpc.pb.h"
-#include "edge/store/v1/watch.grpc.pb.h"
+#include "common/twin_desired_follower.h"
 #include "grpcpp/channel.h"
-#include "grpcpp/client_context.h"
 #include "nlohmann/json.hpp"
 #include "services/agent/agent_metrics.h"
 #include "services/agent/agent_reported.h"
@@ -42,49 +37,25 @@
 
 namespace edge::agent {
 
-class DeploymentFollower {
+class DeploymentFollower final : private TwinDesiredFollower::Handler {
  public:
   // `twin_id` is `<device>/$edgeAgent`.
   DeploymentFollower(std::shared_ptr<grpc::Channel> store, std::string twin_id, RetryPolicy retry,
                      Reconciler* reconciler, AgentMetrics* metrics);
-  ~DeploymentFollower();
 
-  void Start();
+  void Start() { follower_.Start(); }
 
  private:
-  void Run();
-  absl::Status LoadState();
-  // One watch stream, until it fails or the follower stops.
-  absl::Status Watch();
-  // Brings desired_ up to date with one change; GetTwin when a patch's base is unknown.
-  absl::Status UpdateDesired(const store::v1::Change& change);
-  // Evaluates desired_ if not yet done, hands the verdict over and persists with `cursor`.
-  absl::Status Settle(uint64_t cursor, bool force_evaluate);
-  absl::Status Persist();
-  absl::Status Failed(const char* operation, const grpc::Status& status);
-  bool SleepUnlessStopped(absl::Duration delay);
+  Loaded Load(const std::optional<std::string>& persisted) override;
+  // The verdict goes to the reconciler, which reports it: no reported patch here.
+  std::optional<std::string> Evaluate(int64_t version, const nlohmann::json& desired) override;
+  std::string State(uint64_t cursor) override;
 
-  class Call;  // one store call's context, cancellable by the destructor
-
-  std::unique_ptr<store::v1::ServiceState::Stub> state_stub_;
-  std::unique_ptr<store::v1::TwinStore::Stub> twin_stub_;
-  std::unique_ptr<store::v1::ChangeFeed::Stub> watch_stub_;
   const std::string twin_id_;
   Reconciler* const reconciler_;
   AgentMetrics* const metrics_;
-
-  // Used by the follower's thread only.
-  RetryBackoff backoff_;
-  bool loaded_ = false;
-  AgentState state_;
-  nlohmann::json desired_;
-  int64_t desired_version_ = 0;
-  int64_t evaluated_version_ = 0;
-
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  AgentState state_;              // the follower's thread only
+  TwinDesiredFollower follower_;  // last: stopped (joined) before the rest is destroyed
 };
 
 }  // namespace edge::agent

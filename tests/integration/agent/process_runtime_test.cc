@@ -124,8 +124,10 @@ TEST_F(ProcessRuntimeTest, ExitCodesAndSignalsAreRecorded) {
 }
 
 TEST_F(ProcessRuntimeTest, StopIsSigtermThenSigkillAfterTheGrace) {
-  Run("polite", "trap 'echo bye; exit 0' TERM; while true; do sleep 0.05; done");
+  Run("polite", "trap 'echo bye; exit 0' TERM; echo ready; while true; do sleep 0.05; done");
   Run("stubborn", "trap '' TERM; echo ready; while true; do sleep 0.05; done", absl::Seconds(1));
+  // Both have set their traps (a SIGTERM before that would take the default action).
+  ASSERT_TRUE(WaitForOutput("polite", "ready"));
   ASSERT_TRUE(WaitForOutput("stubborn", "ready"));
 
   const absl::Time start = absl::Now();

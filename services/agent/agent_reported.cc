@@ -18,7 +18,7 @@ bool IsEmptyDocument(const Json& desired) {
   return true;
 }
 
-Json VerdictJson(const DesiredVerdict& verdict) {
+Json VerdictJson(const DesiredStatus& verdict) {
   return {{"desiredVersion", verdict.desired_version},
           {"code", verdict.code},
           {"description", verdict.description}};
@@ -112,8 +112,8 @@ absl::StatusOr<AgentState> ParseAgentState(absl::string_view text) {
         !(*it)["code"].is_number_integer() || !(*it)["description"].is_string()) {
       return bad();
     }
-    state.verdict = DesiredVerdict{(*it)["desiredVersion"].get<int64_t>(), (*it)["code"].get<int>(),
-                                   (*it)["description"].get<std::string>()};
+    state.verdict = DesiredStatus{(*it)["desiredVersion"].get<int64_t>(), (*it)["code"].get<int>(),
+                                  (*it)["description"].get<std::string>()};
   }
   return state;
 }
@@ -156,7 +156,7 @@ std::string RuntimeStatusOf(const ModuleStatus* status, const ModuleView& view) 
 }
 
 Json ReportedProperties(const EdgeAgentDesired* deployment,
-                        const std::optional<DesiredVerdict>& verdict,
+                        const std::optional<DesiredStatus>& verdict,
                         const std::map<std::string, ModuleStatus>& actual,
                         const std::map<std::string, ModuleView>& views) {
   Json reported = {{"schemaVersion", "1.1"}};

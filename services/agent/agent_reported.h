@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/desired_status.h"
 #include "nlohmann/json.hpp"
 #include "services/agent/manifest/manifest.h"
 #include "services/agent/restart_policy.h"
@@ -27,16 +28,6 @@ namespace edge::agent {
 inline constexpr char kAgentStateNamespace[] = "agent";
 inline constexpr char kAgentStateKey[] = "deployment";
 
-// What the agent made of one `$edgeAgent` desired version (reported as lastDesiredVersion and
-// lastDesiredStatus).
-struct DesiredVerdict {
-  int64_t desired_version = 0;
-  int code = 0;
-  std::string description;
-
-  friend bool operator==(const DesiredVerdict&, const DesiredVerdict&) = default;
-};
-
 // Persisted as one value so its parts never disagree: the last valid deployment (its desired
 // document), the verdict on the last desired version processed, and the watch cursor.
 struct AgentState {
@@ -45,7 +36,7 @@ struct AgentState {
     std::string desired_json;
   };
   std::optional<Deployment> deployment;
-  std::optional<DesiredVerdict> verdict;
+  std::optional<DesiredStatus> verdict;
   uint64_t cursor = 0;
 };
 
@@ -58,7 +49,7 @@ absl::StatusOr<AgentState> ParseAgentState(absl::string_view text);
 // The verdict on `desired_json` at `version`, and the parsed deployment when it is valid (200):
 // 417 for an empty document (the twin the store creates), else the manifest library's 400/412.
 struct DesiredEvaluation {
-  DesiredVerdict verdict;
+  DesiredStatus verdict;
   std::optional<EdgeAgentDesired> deployment = std::nullopt;
 };
 DesiredEvaluation EvaluateAgentDesired(int64_t version, const nlohmann::json& desired);
@@ -85,7 +76,7 @@ std::string RuntimeStatusOf(const ModuleStatus* status, const ModuleView& view);
 // desired, no runtimeStatus} and modules {name: {…}} for every desired module. `actual` by name;
 // `views` by name (missing = no view).
 nlohmann::json ReportedProperties(const EdgeAgentDesired* deployment,
-                                  const std::optional<DesiredVerdict>& verdict,
+                                  const std::optional<DesiredStatus>& verdict,
                                   const std::map<std::string, ModuleStatus>& actual,
                                   const std::map<std::string, ModuleView>& views);
 

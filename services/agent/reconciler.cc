@@ -42,7 +42,7 @@ void Reconciler::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
-void Reconciler::Update(std::optional<DesiredVerdict> verdict,
+void Reconciler::Update(std::optional<DesiredStatus> verdict,
                         std::optional<EdgeAgentDesired> deployment) {
   absl::MutexLock lock(&mu_);
   loaded_ = true;
@@ -59,7 +59,7 @@ void Reconciler::Run() {
   absl::Time next = clock_->Now();
   while (true) {
     std::shared_ptr<const EdgeAgentDesired> deployment;
-    std::optional<DesiredVerdict> verdict;
+    std::optional<DesiredStatus> verdict;
     uint64_t generation;
     {
       absl::MutexLock lock(&mu_);
@@ -121,7 +121,7 @@ std::map<std::string, ModuleView> Reconciler::Views(
 }
 
 absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
-                                     const std::optional<DesiredVerdict>& verdict) {
+                                     const std::optional<DesiredStatus>& verdict) {
   absl::Time next = clock_->Now() + options_.interval;
   std::optional<std::map<std::string, ModuleStatus>> actual = ListModules();
   if (!actual.has_value()) return next;

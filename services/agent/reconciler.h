@@ -59,14 +59,14 @@ class Reconciler {
   // now on (its version is verdict->desired_version). A deployment of another version than the one
   // in force clears every module's restart history (given-up modules are tried again). Wakes the
   // reconciler.
-  void Update(std::optional<DesiredVerdict> verdict, std::optional<EdgeAgentDesired> deployment);
+  void Update(std::optional<DesiredStatus> verdict, std::optional<EdgeAgentDesired> deployment);
 
  private:
   void Run();
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || wake_; }
   // One pass: plan, execute, report. Returns when the next pass is due.
   absl::Time ReconcileOnce(const EdgeAgentDesired* deployment,
-                           const std::optional<DesiredVerdict>& verdict);
+                           const std::optional<DesiredStatus>& verdict);
   // The restart policy's verdicts on `actual`; sets `*next` to the earliest backoff end.
   std::map<std::string, ModuleView> Views(const EdgeAgentDesired& deployment,
                                           const std::map<std::string, ModuleStatus>& actual,
@@ -91,7 +91,7 @@ class Reconciler {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   bool loaded_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<DesiredVerdict> verdict_ ABSL_GUARDED_BY(mu_);
+  std::optional<DesiredStatus> verdict_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<const EdgeAgentDesired> deployment_ ABSL_GUARDED_BY(mu_);
   int64_t deployment_version_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // + 1 for every new deployment version

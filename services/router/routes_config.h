@@ -27,18 +27,6 @@
 namespace edge::router {
 
 // What the router made of one desired version.
-struct DesiredStatus {
-  int64_t desired_version = 0;
-  int code = 0;
-  // Empty for 200; otherwise why the version was not applied (every problem, one per line).
-  std::string description;
-
-  friend bool operator==(const DesiredStatus& a, const DesiredStatus& b) {
-    return a.desired_version == b.desired_version && a.code == b.code &&
-           a.description == b.description;
-  }
-};
-
 // A valid configuration, compiled. Immutable once built; shared between threads as
 // std::shared_ptr<const RoutesConfig>.
 struct RoutesConfig {

@@ -376,7 +376,7 @@ TEST(ReportedTest, ModulesWithRuntimeStatusTimesAndRestarts) {
   std::map<std::string, ModuleView> views = {
       {"back", {.restart = RestartAction::kBackoff, .record = &record}},
       {"dock", {.problem = kDockerNeedsBackend}}};
-  Json reported = ReportedProperties(&deployment, DesiredVerdict{7, 200, ""}, actual, views);
+  Json reported = ReportedProperties(&deployment, DesiredStatus{7, 200, ""}, actual, views);
   EXPECT_EQ(reported["lastDesiredVersion"], 7);
   EXPECT_EQ(reported["lastDesiredStatus"], (Json{{"code", 200}, {"description", ""}}));
   EXPECT_EQ(reported["modules"]["run"]["runtimeStatus"], "running");
@@ -424,20 +424,20 @@ TEST(ReportedTest, EmptyDesiredIs417AndInvalidIs400Or412) {
   EXPECT_EQ(EvaluateAgentDesired(3, Json{{"schemaVersion", "9"}}).verdict.code, 412);
   DesiredEvaluation valid = EvaluateAgentDesired(
       4, Json{{"schemaVersion", "1.1"}, {"runtime", {{"type", "process"}}}, {"$version", 4}});
-  EXPECT_EQ(valid.verdict, (DesiredVerdict{4, 200, ""}));
+  EXPECT_EQ(valid.verdict, (DesiredStatus{4, 200, ""}));
   EXPECT_TRUE(valid.deployment.has_value());
 }
 
 TEST(ReportedTest, AgentStateRoundTrips) {
   AgentState state{.deployment = AgentState::Deployment{5, R"({"schemaVersion":"1.1"})"},
-                   .verdict = DesiredVerdict{6, 400, "bad"},
+                   .verdict = DesiredStatus{6, 400, "bad"},
                    .cursor = 42};
   absl::StatusOr<AgentState> parsed = ParseAgentState(SerializeAgentState(state));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->cursor, 42u);
   EXPECT_EQ(parsed->deployment->desired_version, 5);
   EXPECT_EQ(parsed->deployment->desired_json, R"({"schemaVersion":"1.1"})");
-  EXPECT_EQ(parsed->verdict, (DesiredVerdict{6, 400, "bad"}));
+  EXPECT_EQ(parsed->verdict, (DesiredStatus{6, 400, "bad"}));
   EXPECT_EQ(ParseAgentState("{").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseAgentState(R"({"cursor": 1, "verdict": 3})").status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -17,4 +17,15 @@ std::shared_ptr<grpc::Channel> LocalServiceChannel(const std::string& target,
   return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 
+void SetLocalCallDeadline(grpc::ClientContext& context, absl::Duration timeout) {
+  context.set_wait_for_ready(true);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+std::unique_ptr<grpc::ClientContext> NewLocalCallContext(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  SetLocalCallDeadline(*context, timeout);
+  return context;
+}
+
 }  // namespace edge

@@ -12,8 +12,10 @@
 #include <memory>
 #include <string>
 
+#include "absl/time/time.h"
 #include "common/retry_backoff.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 
 namespace edge {
 
@@ -23,6 +25,18 @@ std::shared_ptr<grpc::Channel> LocalServiceChannel(const std::string& target,
                                                    RetryPolicy reconnect = {
                                                        .initial = absl::Milliseconds(100),
                                                        .max = absl::Seconds(1)});
+
+// How long a call to another service of this runtime may take, waiting for it included.
+inline constexpr absl::Duration kLocalCallTimeout = absl::Seconds(10);
+
+// Prepares `context` for a call to a local service: the call waits up to `timeout` for the service
+// to be reachable (the supervisor restarts it within a second; its channel may be between two
+// reconnect attempts) instead of failing at once, and gives up at that deadline either way.
+void SetLocalCallDeadline(grpc::ClientContext& context, absl::Duration timeout = kLocalCallTimeout);
+
+// A new context prepared by SetLocalCallDeadline, for calls whose context outlives a scope.
+std::unique_ptr<grpc::ClientContext> NewLocalCallContext(
+    absl::Duration timeout = kLocalCallTimeout);
 
 }  // namespace edge
 

@@ -6,13 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/local_channel.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 
 namespace edge {
 namespace {
-
-constexpr auto kCallTimeout = std::chrono::seconds(10);
 
 nlohmann::json ParseJson(const std::string& text) {
   return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -23,7 +22,7 @@ nlohmann::json ParseJson(const std::string& text) {
 class TwinDesiredFollower::Call {
  public:
   Call(TwinDesiredFollower* follower, bool streaming) : follower_(follower) {
-    if (!streaming) context_.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    if (!streaming) SetLocalCallDeadline(context_);
     absl::MutexLock lock(&follower_->mu_);
     // A context cancelled before its call starts cancels the call as soon as it does.
     if (follower_->stopping_) context_.TryCancel();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/local_channel.h"
 #include "common/logging.h"
 #include "grpcpp/client_context.h"
 #include "nlohmann/json.hpp"
@@ -17,15 +18,8 @@
 namespace edge::agent {
 namespace {
 
-constexpr auto kStoreCallTimeout = std::chrono::seconds(10);
 // GetLogs sends the text in messages of about this size (whole lines), well under gRPC's 4 MiB.
 constexpr size_t kLogChunkBytes = 64 * 1024;
-
-std::unique_ptr<grpc::ClientContext> StoreCallContext() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + kStoreCallTimeout);
-  return context;
-}
 
 // A failed store call as the agent's caller sees it: the store's code, a message saying what the
 // agent was doing (and that the store is down, when it is).
@@ -67,7 +61,7 @@ class ReadTwinsCall {
       return;
     }
     request_.set_id(ids_[read_.size()]);
-    context_ = StoreCallContext();
+    context_ = NewLocalCallContext();
     stub_->async()->GetTwin(context_.get(), &request_, &twin_,
                             [this](grpc::Status status) { OnRead(status); });
   }
@@ -161,7 +155,7 @@ class ApplyDeploymentCall {
     replace_.set_id(write.twin_id);
     replace_.set_json(write.json);
     replace_.set_expected_version(*write.expected_version);
-    context_ = StoreCallContext();
+    context_ = NewLocalCallContext();
     twins_->async()->ReplaceDesired(
         context_.get(), &replace_, &twin_,
         [this, index](grpc::Status status) { OnWritten(index, status); });

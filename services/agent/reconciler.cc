@@ -7,16 +7,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/local_channel.h"
 #include "common/logging.h"
 #include "services/agent/module_config.h"
 #include "services/agent/planner.h"
 
 namespace edge::agent {
-namespace {
-
-constexpr auto kCallTimeout = std::chrono::seconds(10);
-
-}  // namespace
+namespace {}  // namespace
 
 Reconciler::Reconciler(std::shared_ptr<grpc::Channel> store, std::string twin_id,
                        ModuleRuntime* runtime, ReconcilerOptions options, const Clock* clock,
@@ -170,7 +167,7 @@ void Reconciler::Report(const nlohmann::json& reported) {
   // One store call at a time, cancellable by the destructor.
   const auto call = [this](auto&& invoke) {
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+    SetLocalCallDeadline(context);
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return grpc::Status::CANCELLED;

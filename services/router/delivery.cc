@@ -6,13 +6,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/local_channel.h"
 #include "common/logging.h"
 #include "services/router/batch_router.h"
 
 namespace edge::router {
 namespace {
 
-constexpr auto kStoreCallTimeout = std::chrono::seconds(10);
 // How often a waiting executor looks at the hub's state again (it is also woken by changes).
 constexpr absl::Duration kRecheck = absl::Milliseconds(200);
 constexpr absl::Duration kManagerTick = absl::Milliseconds(100);
@@ -261,7 +261,7 @@ void QueueExecutor::PersistCheckpoint() {
   *request.mutable_queue() = queue_;
   request.set_offset(offset);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kStoreCallTimeout);
+  SetLocalCallDeadline(context);
   store::v1::CheckpointResponse response;
   grpc::Status status = store_->Checkpoint(&context, request, &response);
   if (!status.ok()) {
@@ -328,7 +328,7 @@ std::map<std::string, ExecutorStatus> DeliveryManager::Status() {
 
 void DeliveryManager::Discover() {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kStoreCallTimeout);
+  SetLocalCallDeadline(context);
   store::v1::ListQueuesResponse queues;
   if (!store_->ListQueues(&context, store::v1::ListQueuesRequest(), &queues).ok()) return;
   for (const store::v1::QueueInfo& info : queues.queues()) {

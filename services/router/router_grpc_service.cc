@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
+#include "common/local_channel.h"
 #include "common/logging.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/client_context.h"
@@ -17,14 +18,6 @@
 
 namespace edge::router {
 namespace {
-
-constexpr auto kStoreCallTimeout = std::chrono::seconds(10);
-
-std::unique_ptr<grpc::ClientContext> StoreCallContext() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + kStoreCallTimeout);
-  return context;
-}
 
 // Failures a later attempt may not see: the store restarting, slow, full or briefly broken.
 bool IsTransient(grpc::StatusCode code) {
@@ -152,7 +145,7 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     {
       absl::MutexLock lock(&mu_);
       if (!cancelled_) {
-        append_context_ = StoreCallContext();
+        append_context_ = NewLocalCallContext();
         context = append_context_.get();
       }
     }
@@ -410,7 +403,7 @@ grpc::ServerUnaryReactor* RouterGrpcService::EndpointStats(grpc::CallbackServerC
                                                            v1::EndpointStatsResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto call = std::make_shared<grpc::ClientContext>();
-  call->set_deadline(std::chrono::system_clock::now() + kStoreCallTimeout);
+  SetLocalCallDeadline(*call);
   auto queues = std::make_shared<store::v1::ListQueuesResponse>();
   auto list = std::make_shared<store::v1::ListQueuesRequest>();
   const std::string endpoint = request->endpoint();
@@ -516,7 +509,7 @@ class SetRoutesCall {
       Replace(*expected_version);
       return;
     }
-    context_ = StoreCallContext();
+    context_ = NewLocalCallContext();
     twins_->async()->GetTwin(context_.get(), &twin_request_, &twin_, [this](grpc::Status status) {
       if (!status.ok()) {
         Done(status);
@@ -529,7 +522,7 @@ class SetRoutesCall {
  private:
   void Replace(int64_t expected_version) {
     replace_request_.set_expected_version(expected_version);
-    context_ = StoreCallContext();
+    context_ = NewLocalCallContext();
     twins_->async()->ReplaceDesired(context_.get(), &replace_request_, &twin_,
                                     [this](grpc::Status status) {
                                       if (status.ok()) {

@@ -20,14 +20,18 @@ namespace {
 
 // GetLogs sends the text in messages of about this size (whole lines), well under gRPC's 4 MiB.
 constexpr size_t kLogChunkBytes = 64 * 1024;
+// How long a caller's request waits for the store: long enough for the supervisor to restart it,
+// short enough to tell the caller it is down while they still wait for an answer.
+constexpr absl::Duration kStoreWait = absl::Seconds(3);
 
 // A failed store call as the agent's caller sees it: the store's code, a message saying what the
-// agent was doing (and that the store is down, when it is).
+// agent was doing (and UNAVAILABLE, "edge-store is unavailable", when the store did not answer in
+// time: the caller may try again).
 absl::Status StoreError(absl::string_view doing, const grpc::Status& status) {
   const absl::Status error = FromGrpcStatus(status);
   if (absl::IsUnavailable(error) || absl::IsDeadlineExceeded(error)) {
-    return absl::Status(error.code(),
-                        absl::StrCat(doing, ": edge-store is unavailable: ", error.message()));
+    return absl::UnavailableError(
+        absl::StrCat(doing, ": edge-store is unavailable: ", error.message()));
   }
   return absl::Status(error.code(), absl::StrCat(doing, ": ", error.message()));
 }
@@ -61,7 +65,7 @@ class ReadTwinsCall {
       return;
     }
     request_.set_id(ids_[read_.size()]);
-    context_ = NewLocalCallContext();
+    context_ = NewLocalCallContext(kStoreWait);
     stub_->async()->GetTwin(context_.get(), &request_, &twin_,
                             [this](grpc::Status status) { OnRead(status); });
   }
@@ -155,7 +159,7 @@ class ApplyDeploymentCall {
     replace_.set_id(write.twin_id);
     replace_.set_json(write.json);
     replace_.set_expected_version(*write.expected_version);
-    context_ = NewLocalCallContext();
+    context_ = NewLocalCallContext(kStoreWait);
     twins_->async()->ReplaceDesired(
         context_.get(), &replace_, &twin_,
         [this, index](grpc::Status status) { OnWritten(index, status); });

@@ -210,6 +210,9 @@ x509_port = 8884
 # client_ca = "/path/to/ca.pem"
 # Plain MQTT on 127.0.0.1 only (0: off): for local tools and tests, never for devices.
 plain_port = 0
+# The ingest journal ($EDGE_HOME/data/hub-journal) holds at most this many bytes the router has
+# not acknowledged; beyond it publishers are disconnected without a PUBACK (nothing is lost).
+journal_max_bytes = 268435456
 
 [agent]
 # "unix" listens on $EDGE_HOME/run/agent.sock; also "unix:/path" or "127.0.0.1:port".

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang-format
   # Libraries the code links.
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev libabsl-dev
-  libsqlitecpp-dev libsqlite3-dev libssl-dev
+  libsqlitecpp-dev libsqlite3-dev libssl-dev zlib1g-dev
   mosquitto mosquitto-dev libmosquitto-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev libcpp-httplib-dev
   # Tests.

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -76,9 +77,10 @@ std::string ListenerAddress(int port, const std::string& address) {
 absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
                                         const std::filesystem::path& edge_home,
                                         absl::string_view log_level) {
-  RETURN_IF_ERROR(DeviceConfig::FromConfig(config).status());
+  ASSIGN_OR_RETURN(DeviceConfig device, DeviceConfig::FromConfig(config));
   ConfigSection section = config.Section("hub");
   HubConfig hub;
+  hub.device_id = device.id;
   hub.edge_home = edge_home;
   hub.log_level = std::string(log_level);
   ASSIGN_OR_RETURN(hub.grpc, ListenAddressFromSection(section, edge_home));
@@ -104,6 +106,9 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
   ASSIGN_OR_RETURN(std::filesystem::path default_plugin, DefaultPluginPath());
   ASSIGN_OR_RETURN(std::string plugin, section.GetString("plugin", default_plugin.string()));
   hub.plugin = plugin;
+  ASSIGN_OR_RETURN(hub.journal_max_bytes,
+                   section.GetInt("journal_max_bytes", hub.journal_max_bytes, 1 << 20,
+                                  std::numeric_limits<int64_t>::max()));
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
 
   if (hub.bind_address.find_first_of(" \t\r\n") != std::string::npos) {
@@ -118,6 +123,9 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
   ASSIGN_OR_RETURN(ListenAddress store, ListenAddressFromSection(store_section, edge_home));
   hub.store_target = store.grpc_target;
   RETURN_IF_ERROR(CheckConfPath("store.listen", hub.store_target));
+  ASSIGN_OR_RETURN(ListenAddress router, ServiceListenAddress(config, edge_home, "router"));
+  hub.router_target = router.grpc_target;
+  RETURN_IF_ERROR(CheckConfPath("router.listen", hub.router_target));
   RETURN_IF_ERROR(CheckFile("hub.mosquitto", hub.mosquitto, X_OK));
   RETURN_IF_ERROR(CheckFile("hub.plugin", hub.plugin, R_OK));
   RETURN_IF_ERROR(CheckConfPath("hub.listen", hub.grpc.grpc_target));
@@ -184,8 +192,10 @@ std::string RenderBrokerConf(const HubConfig& config) {
                   config.edge_home.string(), "\n", "plugin_opt_grpc_listen ",
                   config.grpc.grpc_target, "\n", "plugin_opt_wake_socket ",
                   config.wake_socket.string(), "\n", "plugin_opt_plain_port ", config.plain_port,
-                  "\n", "plugin_opt_store ", config.store_target, "\n", "plugin_opt_log_level ",
-                  config.log_level, "\n");
+                  "\n", "plugin_opt_store ", config.store_target, "\n", "plugin_opt_router ",
+                  config.router_target, "\n", "plugin_opt_device_id ", config.device_id, "\n",
+                  "plugin_opt_journal_max_bytes ", config.journal_max_bytes, "\n",
+                  "plugin_opt_log_level ", config.log_level, "\n");
   if (config.sas_port != 0) {
     absl::StrAppend(&text, "plugin_opt_sas_listener ",
                     ListenerAddress(config.sas_port, config.bind_address), "\n");

@@ -27,8 +27,13 @@ struct HubConfig {
   std::filesystem::path server_key;   // `server_key`: PEM; default $EDGE_HOME/certs/server.key.pem
   // `client_ca`: the CA X.509 clients' certificates must chain to; default the device CA.
   std::filesystem::path client_ca;
-  int plain_port = 0;                 // `plain_port`: 0 = no plain MQTT listener (loopback only)
-  std::string store_target;           // [store] listen: where the identities come from
+  int plain_port = 0;         // `plain_port`: 0 = no plain MQTT listener (loopback only)
+  std::string store_target;   // [store] listen: where the identities come from
+  std::string router_target;  // [router] listen: where ingest and module inputs go through
+  std::string device_id;      // [device] device_id: its modules are device_id/module
+  // `journal_max_bytes`: unacknowledged bytes the ingest journal holds before publishers are
+  // disconnected without a PUBACK.
+  int64_t journal_max_bytes = 256ll << 20;
   std::filesystem::path mosquitto;    // `mosquitto`: the broker binary
   std::filesystem::path plugin;       // `plugin`: libedge_hub_plugin.so
   std::filesystem::path wake_socket;  // $EDGE_HOME/run/hub-wake.sock (not configurable)
@@ -38,11 +43,11 @@ struct HubConfig {
   std::string log_level = "info";
 };
 
-// Reads [device], [hub] and [store] listen. INVALID_ARGUMENT naming the key for an unknown key, a
-// value out of range, a path that does not exist or that the broker's config format cannot hold
-// (whitespace), or a socket path too long for a unix socket address. When a TLS listener is on and
-// the certificate keys are left at their defaults, missing certificates are created first (as
-// `edgectl up` does); a configured certificate that does not exist is an error.
+// Reads [device], [hub], [store] listen and [router] listen. INVALID_ARGUMENT naming the key for an
+// unknown key, a value out of range, a path that does not exist or that the broker's config format
+// cannot hold (whitespace), or a socket path too long for a unix socket address. When a TLS
+// listener is on and the certificate keys are left at their defaults, missing certificates are
+// created first (as `edgectl up` does); a configured certificate that does not exist is an error.
 absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
                                         const std::filesystem::path& edge_home,
                                         absl::string_view log_level);

@@ -1,8 +1,10 @@
 #include "services/hub/plugin/client_gate.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/iothub_topic.h"
 #include "common/logging.h"
@@ -59,6 +61,11 @@ bool ClientGate::Connect(const void* connection, const ConnectAttempt& attempt) 
                                                         .method = result.method,
                                                         .connected_at = attempt.now});
   const ClientState& client = entry->second;
+  by_identity_.insert_or_assign(client.identity.ToString(), connection);
+  if (client.identity.is_module()) {
+    presence_changed_ = true;
+    restored_unchecked_ = true;
+  }
   connected_.Set(static_cast<double>(clients_.size()));
   spdlog::info("hub: client \"{}\" connected ({})", client.client_id,
                AuthMethodName(client.method));
@@ -69,6 +76,11 @@ void ClientGate::Disconnect(const void* connection) {
   auto found = clients_.find(connection);
   if (found == clients_.end()) return;
   spdlog::info("hub: client \"{}\" disconnected", found->second.client_id);
+  auto by_identity = by_identity_.find(found->second.identity.ToString());
+  if (by_identity != by_identity_.end() && by_identity->second == connection) {
+    by_identity_.erase(by_identity);
+  }
+  if (found->second.identity.is_module()) presence_changed_ = true;
   clients_.erase(found);
   connected_.Set(static_cast<double>(clients_.size()));
 }
@@ -78,9 +90,39 @@ const ClientState* ClientGate::Find(const void* connection) const {
   return found == clients_.end() ? nullptr : &found->second;
 }
 
+const ClientState* ClientGate::FindIdentity(absl::string_view identity) const {
+  auto found = by_identity_.find(identity);
+  return found == by_identity_.end() ? nullptr : Find(found->second);
+}
+
+std::vector<std::string> ClientGate::PresentModules(absl::string_view device) const {
+  std::vector<std::string> modules;
+  for (const auto& [identity, connection] : by_identity_) {
+    const ClientState* client = Find(connection);
+    if (client != nullptr && client->inputs_subscribed && client->identity.device() == device) {
+      modules.push_back(client->identity.module());
+    }
+  }
+  std::sort(modules.begin(), modules.end());
+  return modules;
+}
+
+void ClientGate::RefreshRestoredSubscriptions() {
+  if (!restored_unchecked_) return;
+  restored_unchecked_ = false;
+  for (auto& [connection, client] : clients_) {
+    if (client.identity.is_module() && !client.inputs_subscribed &&
+        broker_->SubscriptionCount(connection) > 0) {
+      client.inputs_subscribed = true;
+      presence_changed_ = true;
+    }
+  }
+}
+
 bool ClientGate::AllowAccess(const void* connection, absl::string_view topic, AclAccess access) {
-  const ClientState* client = Find(connection);
-  if (client == nullptr) return false;
+  auto found = clients_.find(connection);
+  if (found == clients_.end()) return false;
+  ClientState* client = &found->second;
   switch (access) {
     case AclAccess::kRead:
       return false;
@@ -88,7 +130,15 @@ bool ClientGate::AllowAccess(const void* connection, absl::string_view topic, Ac
     case AclAccess::kUnsubscribe:
       return true;
     case AclAccess::kSubscribe:
-      if (IsAllowedSubscription(client->identity, topic)) return true;
+      if (IsAllowedSubscription(client->identity, topic)) {
+        // Both module filters §2 allows other than $iothub/... cover the module's inputs.
+        if (client->identity.is_module() && !absl::StartsWith(topic, "$iothub/") &&
+            !client->inputs_subscribed) {
+          client->inputs_subscribed = true;
+          presence_changed_ = true;
+        }
+        return true;
+      }
       subscribe_refused_.Increment();
       spdlog::warn("hub: client \"{}\" may not subscribe to \"{}\"", client->client_id, topic);
       return false;
@@ -97,7 +147,7 @@ bool ClientGate::AllowAccess(const void* connection, absl::string_view topic, Ac
 }
 
 PublishVerdict ClientGate::CheckPublish(const void* connection, absl::string_view topic,
-                                        absl::string_view payload, int qos) {
+                                        absl::string_view payload, int qos, ClientTopic* accepted) {
   const ClientState* client = Find(connection);
   if (client == nullptr) {
     publish_refused_.WithLabels({"unknown_connection"}).Increment();
@@ -115,6 +165,7 @@ PublishVerdict ClientGate::CheckPublish(const void* connection, absl::string_vie
         *client, "size", topic,
         absl::StrCat(size, " bytes of body and properties; the limit is ", kMaxMessageBytes));
   }
+  if (accepted != nullptr) *accepted = *std::move(parsed);
   return PublishVerdict::kAccept;
 }
 

@@ -16,11 +16,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/identity_id.h"
+#include "common/iothub_topic.h"
 #include "common/metrics.h"
 #include "services/hub/plugin/client_auth.h"
 
@@ -33,6 +36,12 @@ class BrokerApi {
   virtual ~BrokerApi() = default;
   // Disconnects the client with this id (no will message).
   virtual void KickClient(const std::string& client_id) = 0;
+  // The subscriptions the connection has (a restored session has some without a SUBSCRIBE).
+  virtual int SubscriptionCount(const void* connection) = 0;
+  // Publishes QoS 1 to that one client (no subscription needed, never retained). False when the
+  // broker refused it.
+  virtual bool Publish(const std::string& client_id, const std::string& topic,
+                       absl::string_view payload) = 0;
 };
 
 enum class AclAccess { kRead, kWrite, kSubscribe, kUnsubscribe };
@@ -48,6 +57,9 @@ struct ClientState {
   IdentityId identity;
   AuthMethod method = AuthMethod::kSas;
   absl::Time connected_at;
+  // A module subscribed to its inputs (by SUBSCRIBE, or a restored session's subscriptions): it
+  // is "present" for the router (DESIGN.md "Attach contract").
+  bool inputs_subscribed = false;
 };
 
 class ClientGate {
@@ -72,11 +84,21 @@ class ClientGate {
 
   // MESSAGE: the topic must be one of §2's client topics naming this client, QoS at most 1, and
   // body plus properties at most 256 KiB. Refusals are logged and counted
-  // (edge_hub_publish_refused_total{reason}).
+  // (edge_hub_publish_refused_total{reason}). An accepted topic goes to `accepted` when given.
   PublishVerdict CheckPublish(const void* connection, absl::string_view topic,
-                              absl::string_view payload, int qos);
+                              absl::string_view payload, int qos, ClientTopic* accepted = nullptr);
 
   const ClientState* Find(const void* connection) const;
+  // The connection of the client authenticated as `identity` ("device/module"); nullptr if none.
+  const ClientState* FindIdentity(absl::string_view identity) const;
+
+  // Module ids (without the device id) of `device`'s present modules, sorted.
+  std::vector<std::string> PresentModules(absl::string_view device) const;
+  // True once after presence may have changed (a connection, a disconnection, a subscription).
+  bool TakePresenceChanged() { return std::exchange(presence_changed_, false); }
+  // Marks present the module connections whose restored sessions have subscriptions (the broker
+  // restores them after authentication, without a SUBSCRIBE). Cheap; call it from TICK.
+  void RefreshRestoredSubscriptions();
   size_t connected() const { return clients_.size(); }
 
  private:
@@ -86,6 +108,11 @@ class ClientGate {
   BrokerApi* const broker_;
   std::shared_ptr<const IdentityTable> identities_;
   absl::flat_hash_map<const void*, ClientState> clients_;
+  // Identity → its newest connection (a session takeover authenticates the new connection before
+  // the old one's DISCONNECT).
+  absl::flat_hash_map<std::string, const void*> by_identity_;
+  bool presence_changed_ = false;
+  bool restored_unchecked_ = false;  // a module connected since the last refresh
   CounterFamily<1>& auth_refused_;
   CounterFamily<1>& publish_refused_;
   Counter& subscribe_refused_;

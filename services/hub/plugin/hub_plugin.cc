@@ -14,6 +14,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "services/hub/plugin/hub_grpc_service.h"
+#include "services/hub/plugin/ingest_message.h"
 
 namespace edge::hub {
 namespace {
@@ -76,6 +77,15 @@ absl::StatusOr<PluginOptions> PluginOptions::Parse(
       parsed.x509_listener = value;
     } else if (key == "store") {
       parsed.store_target = value;
+    } else if (key == "router") {
+      parsed.router_target = value;
+    } else if (key == "device_id") {
+      parsed.device_id = value;
+    } else if (key == "journal_max_bytes") {
+      if (!absl::SimpleAtoi(value, &parsed.journal_max_bytes) || parsed.journal_max_bytes == 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("plugin_opt_journal_max_bytes: \"", value, "\" is not a positive size"));
+      }
     } else if (key == "log_level") {
       parsed.log_level = value;
     } else {
@@ -87,11 +97,16 @@ absl::StatusOr<PluginOptions> PluginOptions::Parse(
     return absl::InvalidArgumentError("plugin_opt_wake_socket: missing");
   }
   if (parsed.grpc_listen.empty()) parsed.grpc_listen = "unix";
+  if (!parsed.router_target.empty() && parsed.device_id.empty()) {
+    return absl::InvalidArgumentError(
+        "plugin_opt_device_id: missing (needed with plugin_opt_router)");
+  }
   return parsed;
 }
 
 HubPlugin::HubPlugin(PluginOptions options, BrokerApi* broker)
     : options_(std::move(options)),
+      broker_(broker),
       instance_id_(RandomHex(16)),
       wake_password_(RandomHex(32)),
       started_at_(absl::Now()),
@@ -101,7 +116,22 @@ HubPlugin::HubPlugin(PluginOptions options, BrokerApi* broker)
           "ms).")),
       queue_(SystemClock::Get()),
       wake_(options_.wake_socket, absl::StrCat("$edge-hub-wake-", instance_id_), wake_password_),
-      gate_(broker, metrics_) {}
+      gate_(broker, metrics_),
+      ingest_refused_(metrics_.AddCounterFamily<1>(
+          "edge_hub_ingest_refused_total",
+          "Publishes the ingest journal could not take (the client was disconnected without a "
+          "PUBACK), by reason: journal_full, write_error.",
+          {"reason"})),
+      ingested_(
+          metrics_.AddCounter("edge_hub_ingested_messages_total",
+                              "Telemetry and module messages written to the ingest journal.")),
+      delivered_(metrics_.AddCounter("edge_hub_delivered_messages_total",
+                                     "Module-input deliveries handed to the broker.")),
+      not_delivered_(metrics_.AddCounterFamily<1>(
+          "edge_hub_undelivered_messages_total",
+          "Module-input deliveries answered 'not delivered', by reason: not_connected, "
+          "not_subscribed, bad_topic, broker_refused.",
+          {"reason"})) {}
 
 HubPlugin::~HubPlugin() { Stop(); }
 
@@ -132,14 +162,52 @@ absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions option
           });
       plugin->identity_watcher_->Start();
     }
+    if (!plugin->options_.router_target.empty()) RETURN_IF_ERROR(plugin->StartMessagePath());
   }
   spdlog::info("hub plugin started (instance {}, broker pid {})", plugin->instance_id_, ::getpid());
   return plugin;
 }
 
+absl::Status HubPlugin::StartMessagePath() {
+  ASSIGN_OR_RETURN(journal_,
+                   IngestJournal::Open({.dir = DataDir(options_.edge_home) / "hub-journal",
+                                        .max_bytes = options_.journal_max_bytes}));
+  const IngestJournal::Recovery& recovery = journal_->recovery();
+  spdlog::info("hub journal {}: {} unacknowledged messages to send again{}", journal_->id(),
+               recovery.replayed,
+               recovery.dropped_bytes == 0
+                   ? ""
+                   : absl::StrCat(" (", recovery.dropped_bytes, " torn bytes dropped)"));
+  Gauge& pending_bytes = metrics_.AddGauge("edge_hub_journal_pending_bytes",
+                                           "Ingest journal bytes the router has not acknowledged.");
+  Gauge& pending_messages = metrics_.AddGauge("edge_hub_journal_pending_messages",
+                                              "Ingest journal messages not acknowledged yet.");
+  journal_gauges_ = metrics_.AddCollectHook([this, &pending_bytes, &pending_messages] {
+    pending_bytes.Set(static_cast<double>(journal_->pending_bytes()));
+    pending_messages.Set(static_cast<double>(journal_->pending_entries()));
+  });
+  std::shared_ptr<grpc::Channel> router = LocalServiceChannel(options_.router_target);
+  streamer_ =
+      std::make_unique<IngestStreamer>(router, journal_.get(), IngestStreamer::Options{}, metrics_);
+  attach_ = std::make_unique<AttachLink>(
+      router, instance_id_,
+      [this](router::v1::Delivery delivery, uint64_t session) {
+        auto shared = std::make_shared<router::v1::Delivery>(std::move(delivery));
+        RunOnBroker([this, shared, session](absl::Duration) { Deliver(*shared, session); });
+      },
+      metrics_);
+  streamer_->Start();
+  attach_->Start();
+  return absl::OkStatus();
+}
+
 void HubPlugin::OnTick() {
   if (ticks_.fetch_add(1, std::memory_order_relaxed) == 0) runner_->SetServing(true);
   queue_.Drain();
+  if (attach_ != nullptr) {
+    gate_.RefreshRestoredSubscriptions();
+    if (gate_.TakePresenceChanged()) attach_->SetPresence(gate_.PresentModules(options_.device_id));
+  }
 }
 
 bool HubPlugin::OnBasicAuth(const void* connection, const ConnectAttempt& attempt) {
@@ -156,7 +224,53 @@ bool HubPlugin::OnAclCheck(const void* connection, absl::string_view topic, AclA
 
 PublishVerdict HubPlugin::OnMessage(const void* connection, absl::string_view topic,
                                     absl::string_view payload, int qos) {
-  return gate_.CheckPublish(connection, topic, payload, qos);
+  ClientTopic accepted;
+  if (gate_.CheckPublish(connection, topic, payload, qos, &accepted) != PublishVerdict::kAccept) {
+    return PublishVerdict::kDisconnect;
+  }
+  if (journal_ == nullptr || (accepted.kind != ClientTopicKind::kDeviceTelemetry &&
+                              accepted.kind != ClientTopicKind::kModuleMessage)) {
+    return PublishVerdict::kAccept;
+  }
+  return Ingest(*gate_.Find(connection), accepted, payload);
+}
+
+PublishVerdict HubPlugin::Ingest(const ClientState& client, const ClientTopic& topic,
+                                 absl::string_view payload) {
+  common::v1::Message message =
+      IngestMessage(client, topic, payload, absl::Now(),
+                    absl::StrCat(instance_id_.substr(0, 12), "-", ++messages_accepted_));
+  absl::StatusOr<uint64_t> sequence = journal_->Append(message);
+  if (sequence.ok()) {
+    ingested_.Increment();
+    return PublishVerdict::kAccept;
+  }
+  const bool full = absl::IsResourceExhausted(sequence.status());
+  ingest_refused_.WithLabels({full ? "journal_full" : "write_error"}).Increment();
+  spdlog::warn("hub: disconnecting client \"{}\" without a PUBACK: {}", client.client_id,
+               sequence.status().message());
+  return PublishVerdict::kDisconnect;
+}
+
+void HubPlugin::Deliver(const router::v1::Delivery& delivery, uint64_t session) {
+  const auto fail = [&](absl::string_view reason, std::string why) {
+    not_delivered_.WithLabels({reason}).Increment();
+    attach_->Result(session, delivery.delivery_id(), false, std::move(why));
+  };
+  const std::string identity = absl::StrCat(options_.device_id, "/", delivery.module());
+  const ClientState* client = gate_.FindIdentity(identity);
+  if (client == nullptr) return fail("not_connected", absl::StrCat(identity, " is not connected"));
+  if (!client->inputs_subscribed) {
+    return fail("not_subscribed", absl::StrCat(identity, " has not subscribed to its inputs"));
+  }
+  absl::StatusOr<std::string> topic =
+      ModuleInputDeliveryTopic(client->identity, delivery.input(), delivery.message());
+  if (!topic.ok()) return fail("bad_topic", std::string(topic.status().message()));
+  if (!broker_->Publish(client->client_id, *topic, delivery.message().body())) {
+    return fail("broker_refused", absl::StrCat("the broker refused the publish to ", identity));
+  }
+  delivered_.Increment();
+  attach_->Result(session, delivery.delivery_id(), true, "");
 }
 
 void HubPlugin::OnDisconnect(const void* connection) { gate_.Disconnect(connection); }
@@ -202,9 +316,14 @@ bool HubPlugin::RunOnBroker(BrokerWorkQueue::Task task) {
 void HubPlugin::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  // The watcher posts to the queue: stopped first, so nothing arrives after it closed.
+  // The watcher and the Attach link post to the queue: stopped first, so nothing arrives after it
+  // closed.
   if (identity_watcher_ != nullptr) identity_watcher_->Stop();
+  if (attach_ != nullptr) attach_->Stop();
   queue_.RunAndClose();
+  if (streamer_ != nullptr) streamer_->Stop();
+  journal_gauges_.Reset();
+  if (journal_ != nullptr) journal_->Close();
   if (runner_ != nullptr) runner_->Shutdown();
   wake_.Close();
   spdlog::info("hub plugin stopped");

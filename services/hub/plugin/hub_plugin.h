@@ -9,7 +9,10 @@
 //     makes an idle broker run TICK at once;
 //   - the IdentityWatcher (a worker thread following the store's identities), whose tables reach
 //     the ClientGate through that queue;
-//   - the ClientGate: who connects and what each client may do (broker thread).
+//   - the ClientGate: who connects and what each client may do (broker thread);
+//   - with a router configured, the durable message path: the IngestJournal that MESSAGE appends
+//     accepted telemetry and module messages to (before the PUBACK), the IngestStreamer that sends
+//     it to the router, and the AttachLink whose deliveries TICK publishes to module clients.
 // Broker-thread methods (On*) decide from in-memory state only and never block.
 //
 // Example (plugin_entry.cc):
@@ -33,10 +36,13 @@
 #include "absl/time/time.h"
 #include "common/metrics.h"
 #include "common/service_runner.h"
+#include "services/hub/plugin/attach_link.h"
 #include "services/hub/plugin/broker_work_queue.h"
 #include "services/hub/plugin/client_auth.h"
 #include "services/hub/plugin/client_gate.h"
 #include "services/hub/plugin/identity_watcher.h"
+#include "services/hub/plugin/ingest_journal.h"
+#include "services/hub/plugin/ingest_streamer.h"
 #include "services/hub/plugin/wake_client.h"
 
 namespace edge::hub {
@@ -52,6 +58,13 @@ struct PluginOptions {
   // plugin_opt_store: the store's gRPC target, whose identities the hub follows; empty: none
   // (nobody but the wake client can connect).
   std::string store_target;
+  // plugin_opt_router: the router's gRPC target, which ingest and module inputs go through; empty:
+  // none (publishes are accepted and go nowhere).
+  std::string router_target;
+  // plugin_opt_device_id: the edge device's id (its modules are device_id/module).
+  std::string device_id;
+  // plugin_opt_journal_max_bytes: the ingest journal's limit of unacknowledged bytes.
+  uint64_t journal_max_bytes = 256ull << 20;
   std::string log_level = "info";  // plugin_opt_log_level
 
   // INVALID_ARGUMENT naming the option for an unknown key, a missing required key or a bad value.
@@ -105,8 +118,17 @@ class HubPlugin {
 
   // Posts `task` and wakes the broker when the queue was empty. False when shutting down.
   bool RunOnBroker(BrokerWorkQueue::Task task);
+  // Starts the journal, the streamer and the Attach link (Start, with a router configured).
+  absl::Status StartMessagePath();
+  // MESSAGE, accepted telemetry or module message: into the journal. kDisconnect when it cannot
+  // take it (full, or a write error): no PUBACK, so the client sends it again later.
+  PublishVerdict Ingest(const ClientState& client, const ClientTopic& topic,
+                        absl::string_view payload);
+  // Broker thread: publishes one delivery to its module client and reports the result.
+  void Deliver(const router::v1::Delivery& delivery, uint64_t session);
 
   const PluginOptions options_;
+  BrokerApi* const broker_;
   const std::string instance_id_;
   const std::string wake_password_;  // the wake client's, random per start; never leaves memory
   const absl::Time started_at_;
@@ -116,6 +138,15 @@ class HubPlugin {
   WakeClient wake_;
   ClientGate gate_;
   std::unique_ptr<IdentityWatcher> identity_watcher_;
+  CounterFamily<1>& ingest_refused_;
+  Counter& ingested_;
+  Counter& delivered_;
+  CounterFamily<1>& not_delivered_;
+  uint64_t messages_accepted_ = 0;  // broker thread: numbers edge message ids
+  std::unique_ptr<IngestJournal> journal_;
+  std::unique_ptr<IngestStreamer> streamer_;
+  std::unique_ptr<AttachLink> attach_;
+  CollectHook journal_gauges_;
   std::atomic<int64_t> ticks_{0};
   std::unique_ptr<HubGrpcService> grpc_service_;
   std::unique_ptr<ServiceRunner> runner_;

@@ -1,6 +1,7 @@
 // The entry points mosquitto 2.0.11 looks up in libedge_hub_plugin.so, and the broker callbacks.
 // Each callback translates the broker's event into HubPlugin's terms (its userdata) and back; all
 // run on the broker thread.
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,23 @@ class MosquittoBroker final : public BrokerApi {
  public:
   void KickClient(const std::string& client_id) override {
     mosquitto_kick_client_by_clientid(client_id.c_str(), /*with_will=*/false);
+  }
+  int SubscriptionCount(const void* connection) override {
+    return mosquitto_client_sub_count(static_cast<const mosquitto*>(connection));
+  }
+  bool Publish(const std::string& client_id, const std::string& topic,
+               absl::string_view payload) override {
+    // The broker takes ownership of the payload, which must come from its own allocator
+    // (docs/mosquitto-2.0.11.md): never mosquitto_broker_publish_copy.
+    void* copy = nullptr;
+    if (!payload.empty()) {
+      copy = mosquitto_malloc(payload.size());
+      if (copy == nullptr) return false;
+      std::memcpy(copy, payload.data(), payload.size());
+    }
+    return mosquitto_broker_publish(client_id.c_str(), topic.c_str(),
+                                    static_cast<int>(payload.size()), copy, /*qos=*/1,
+                                    /*retain=*/false, /*properties=*/nullptr) == MOSQ_ERR_SUCCESS;
   }
 };
 MosquittoBroker broker;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,17 @@ using ::testing::IsEmpty;
 class RecordingBroker final : public BrokerApi {
  public:
   void KickClient(const std::string& client_id) override { kicked.push_back(client_id); }
+  int SubscriptionCount(const void* connection) override {
+    return restored.count(connection) ? 1 : 0;
+  }
+  bool Publish(const std::string& client_id, const std::string& topic,
+               absl::string_view payload) override {
+    published.push_back({client_id, topic, std::string(payload)});
+    return true;
+  }
   std::vector<std::string> kicked;
+  std::set<const void*> restored;  // connections whose restored sessions have subscriptions
+  std::vector<std::vector<std::string>> published;
 };
 
 class ClientGateTest : public ::testing::Test {

@@ -1,0 +1,187 @@
+// The durable message path through real processes: MQTT clients publish to the hub, whose ingest
+// journal streams to edge-router, which stores into edge-store; module inputs come back over Attach
+// and reach the module's MQTT client. The router or the hub stopped or killed on the way.
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "edge/router/v1/router.grpc.pb.h"
+#include "edge/store/v1/store.grpc.pb.h"
+#include "edge/store/v1/twins.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/hub/hub_fixture.h"
+#include "tests/support/store_client.h"
+
+namespace edge::hub {
+namespace {
+
+using ::edge::testing::BodiesOf;
+using ::edge::testing::ReadToEnd;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+constexpr char kRoutes[] = R"json({"schemaVersion": "1.1", "routes": {
+  "AtoB": "FROM /messages/modules/A/outputs/out1 INTO BrokeredEndpoint(\"/modules/B/inputs/in1\")",
+  "leafUp": "FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO $upstream"},
+  "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}})json";
+constexpr char kModuleA[] = "edge-device/A";
+constexpr char kModuleB[] = "edge-device/B";
+constexpr char kLeaf[] = "leaf-1";
+constexpr char kAOut1[] = "devices/edge-device/modules/A/messages/events/%24.on=out1&temp=21";
+constexpr char kLeafTelemetry[] = "devices/leaf-1/messages/events/%24.ct=application%2Fjson&k=v";
+
+class HubMessagesTest : public HubFixture {
+ protected:
+  void SetUp() override {
+    HubFixture::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(router_.Start().ok()) << router_.Log();
+    keys_[kModuleA] = AddSasIdentity(kModuleA);
+    keys_[kModuleB] = AddSasIdentity(kModuleB);
+    keys_[kLeaf] = AddSasIdentity(kLeaf);
+    SetRoutes();
+    queues_ = store::v1::MessageStore::NewStub(store_.Channel());
+    ASSERT_TRUE(EventuallyConnects(kLeaf, Password(kLeaf), true)) << HubLog();
+  }
+
+  void SetRoutes() {
+    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
+    grpc::ClientContext context;
+    store::v1::ReplaceDesiredRequest request;
+    request.set_id("edge-device/$edgeHub");
+    request.set_json(kRoutes);
+    store::v1::Twin twin;
+    ASSERT_TRUE(twins->ReplaceDesired(&context, request, &twin).ok());
+    auto router = router::v1::Router::NewStub(router_.Channel());
+    ASSERT_TRUE(WaitUntil([&] {
+      grpc::ClientContext get;
+      router::v1::GetRoutesResponse routes;
+      return router->GetRoutes(&get, router::v1::GetRoutesRequest(), &routes).ok() &&
+             routes.config().desired_version() == twin.desired().version();
+    })) << router_.Log();
+  }
+
+  std::string Password(const std::string& identity) { return Token(identity, keys_[identity]); }
+
+  // mosquitto_sub as module B on its inputs, until it has `count` messages (printed "topic body").
+  absl::StatusOr<Subprocess> SubscribeB(int count, const std::string& log) {
+    std::vector<std::string> argv = MosquittoClient(kMosquittoSub, kModuleB, Password(kModuleB));
+    argv.insert(argv.end(), {"-t", "devices/edge-device/modules/B/inputs/#", "-v", "-C",
+                             std::to_string(count), "-W", "30"});
+    return Subprocess::Start({.argv = argv, .log_file = home_.path() / log});
+  }
+
+  std::string ReadLog(const std::string& log) {
+    std::ifstream in(home_.path() / log);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  std::vector<store::v1::QueueEntry> Upstream() {
+    store::v1::QueueId queue;
+    queue.set_endpoint("$upstream");
+    return ReadToEnd(*queues_, queue);
+  }
+
+  bool UpstreamHas(size_t count) {
+    return WaitUntil([&] { return Upstream().size() >= count; }, absl::Seconds(20));
+  }
+
+  ServiceProcess router_{"router", home_.path()};
+  std::map<std::string, std::string> keys_;
+  std::unique_ptr<store::v1::MessageStore::Stub> queues_;
+};
+
+TEST_F(HubMessagesTest, AModuleOutputReachesTheRoutedModuleInputWithItsProperties) {
+  absl::StatusOr<Subprocess> b = SubscribeB(1, "b.log");
+  ASSERT_TRUE(b.ok()) << b.status();
+
+  Finished a = MosquittoPub(kModuleA, Password(kModuleA), kAOut1);
+  ASSERT_TRUE(a.ExitedWith(0)) << a.output << HubLog();
+
+  absl::StatusOr<int> exited = b->Wait(absl::Seconds(30));
+  ASSERT_TRUE(exited.ok() && WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0)
+      << ReadLog("b.log") << HubLog() << router_.Log();
+  const std::string received = ReadLog("b.log");
+  EXPECT_THAT(received, HasSubstr("devices/edge-device/modules/B/inputs/in1/"));
+  EXPECT_THAT(received, HasSubstr("%24.cdid=edge-device"));
+  EXPECT_THAT(received, HasSubstr("%24.cmid=A"));
+  EXPECT_THAT(received, HasSubstr("temp=21"));
+  EXPECT_THAT(received, HasSubstr("{\"temperature\":21.5}"));
+}
+
+TEST_F(HubMessagesTest, LeafTelemetryIsStoredForUpstreamWithEveryProperty) {
+  Finished leaf = MosquittoPub(kLeaf, Password(kLeaf), kLeafTelemetry);
+  ASSERT_TRUE(leaf.ExitedWith(0)) << leaf.output << HubLog();
+
+  ASSERT_TRUE(UpstreamHas(1)) << HubLog() << router_.Log();
+  const std::vector<store::v1::QueueEntry> upstream = Upstream();
+  const common::v1::Message& message = upstream.front().message();
+  EXPECT_EQ(message.body(), "{\"temperature\":21.5}");
+  EXPECT_EQ(message.source().device_id(), kLeaf);
+  EXPECT_EQ(message.application_properties().at("k"), "v");
+  EXPECT_EQ(message.system_properties().at("contentType"), "application/json");
+  EXPECT_EQ(message.system_properties().at("edgeHubOriginInterface"), "downstream");
+  EXPECT_THAT(message.system_properties().at("connectionAuthMethod"),
+              HasSubstr("\"type\":\"sasToken\""));
+  EXPECT_FALSE(message.edge_message_id().empty());
+  EXPECT_GT(message.enqueued_time_unix_ms(), 0);
+}
+
+TEST_F(HubMessagesTest, PublishesAreAckedWhileTheRouterIsDownAndDeliveredWhenItIsBack) {
+  ASSERT_EQ(router_.Stop(), 0);
+  Probe probe = RunProbe(
+      {.client_id = kModuleA, .password = Password(kModuleA), .publish = {kAOut1, kAOut1, kAOut1}});
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(probe.puback(i)) << probe.output << HubLog();
+
+  absl::StatusOr<Subprocess> b = SubscribeB(3, "b.log");
+  ASSERT_TRUE(b.ok()) << b.status();
+  ASSERT_TRUE(router_.Start().ok()) << router_.Log();
+  absl::StatusOr<int> exited = b->Wait(absl::Seconds(30));
+  EXPECT_TRUE(exited.ok() && WIFEXITED(*exited) && WEXITSTATUS(*exited) == 0)
+      << ReadLog("b.log") << HubLog() << router_.Log();
+  EXPECT_EQ(CountOf(ReadLog("b.log"), "devices/edge-device/modules/B/inputs/in1/"), 3u);
+}
+
+TEST_F(HubMessagesTest, AKilledHubSendsWhatItAckedWhenItIsBack) {
+  ASSERT_EQ(router_.Stop(), 0);
+  Probe probe = RunProbe({.client_id = kLeaf,
+                          .password = Password(kLeaf),
+                          .publish = {kLeafTelemetry, kLeafTelemetry}});
+  ASSERT_TRUE(probe.puback(0) && probe.puback(1)) << probe.output << HubLog();
+
+  hub_.Kill();
+  ASSERT_TRUE(hub_.Start().ok()) << hub_.Log();
+  ASSERT_TRUE(router_.Start().ok()) << router_.Log();
+
+  ASSERT_TRUE(UpstreamHas(2)) << HubLog() << router_.Log();
+  EXPECT_THAT(Upstream(), SizeIs(2));  // the store's journal high-water mark removes replays
+  EXPECT_THAT(HubLog(), HasSubstr("2 unacknowledged messages to send again"));
+}
+
+class FullJournalTest : public HubMessagesTest {
+ protected:
+  std::string HubConfigExtra() const override { return "journal_max_bytes = 1048576\n"; }
+};
+
+TEST_F(FullJournalTest, AFullJournalDisconnectsThePublisherWithoutAPubackAndLosesNothing) {
+  ASSERT_EQ(router_.Stop(), 0);
+  ProbeArgs args{.client_id = kLeaf, .password = Password(kLeaf), .payload_size = 200000};
+  args.publish.assign(7, kLeafTelemetry);
+  Probe probe = RunProbe(args);
+
+  // Five fit in 1 MiB; the sixth does not: no PUBACK, the client is disconnected.
+  for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(probe.puback(i)) << probe.output;
+  EXPECT_FALSE(probe.puback(5)) << probe.output;
+  EXPECT_TRUE(probe.disconnected()) << probe.output;
+  EXPECT_THAT(HubLog(), HasSubstr("without a PUBACK: the ingest journal holds"));
+
+  ASSERT_TRUE(router_.Start().ok()) << router_.Log();
+  ASSERT_TRUE(UpstreamHas(5)) << HubLog() << router_.Log();
+  EXPECT_THAT(Upstream(), SizeIs(5));
+}
+
+}  // namespace
+}  // namespace edge::hub

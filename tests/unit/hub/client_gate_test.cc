@@ -41,6 +41,7 @@ class ClientGateTest : public ::testing::Test {
     auto table = std::make_shared<IdentityTable>();
     (*table)["d1"] = {.primary_key = key_};
     (*table)["d1/m1"] = {.primary_key = key_};
+    (*table)["d1/m2"] = {.primary_key = key_};
     (*table)["d2"] = {.primary_key = key_};
     table_ = *table;
     gate_.SetIdentities(std::move(table));
@@ -67,6 +68,7 @@ class ClientGateTest : public ::testing::Test {
   MetricsRegistry metrics_;
   ClientGate gate_{&broker_, metrics_};
   const int device_ = 0, module_ = 0, other_ = 0;  // their addresses are the connections
+  const int module2_ = 0, takeover_ = 0;
 };
 
 TEST_F(ClientGateTest, RefusalIsCountedByReason) {
@@ -190,6 +192,56 @@ TEST_F(ClientGateTest, NewIdentityCanConnectAfterTheTableChanges) {
 
   EXPECT_TRUE(Connect(&device_, "d3"));
   EXPECT_THAT(broker_.kicked, IsEmpty());
+}
+
+TEST_F(ClientGateTest, AModuleIsPresentOnceSubscribedToItsInputsAndUntilItDisconnects) {
+  ASSERT_TRUE(Connect(&module_, "d1/m1"));
+  EXPECT_TRUE(gate_.TakePresenceChanged());
+  EXPECT_THAT(gate_.PresentModules("d1"), IsEmpty());
+
+  EXPECT_TRUE(gate_.AllowAccess(&module_, "$iothub/methods/POST/#", AclAccess::kSubscribe));
+  EXPECT_THAT(gate_.PresentModules("d1"), IsEmpty());  // not its inputs
+  EXPECT_TRUE(gate_.AllowAccess(&module_, "devices/d1/modules/m1/inputs/#", AclAccess::kSubscribe));
+  EXPECT_TRUE(gate_.TakePresenceChanged());
+  EXPECT_FALSE(gate_.TakePresenceChanged());
+  EXPECT_THAT(gate_.PresentModules("d1"), ElementsAre("m1"));
+  EXPECT_THAT(gate_.PresentModules("d2"), IsEmpty());
+
+  gate_.Disconnect(&module_);
+  EXPECT_TRUE(gate_.TakePresenceChanged());
+  EXPECT_THAT(gate_.PresentModules("d1"), IsEmpty());
+}
+
+TEST_F(ClientGateTest, ARestoredSessionWithSubscriptionsIsPresentWithoutASubscribe) {
+  broker_.restored.insert(&module2_);
+  ASSERT_TRUE(Connect(&module_, "d1/m1"));
+  ASSERT_TRUE(Connect(&module2_, "d1/m2"));
+  gate_.RefreshRestoredSubscriptions();
+  EXPECT_THAT(gate_.PresentModules("d1"), ElementsAre("m2"));
+}
+
+TEST_F(ClientGateTest, ASessionTakeoverKeepsTheNewConnectionFoundAndPresent) {
+  ASSERT_TRUE(Connect(&module_, "d1/m1"));
+  ASSERT_TRUE(gate_.AllowAccess(&module_, "devices/d1/modules/m1/#", AclAccess::kSubscribe));
+  ASSERT_TRUE(Connect(&takeover_, "d1/m1"));  // before the old one's DISCONNECT
+  ASSERT_TRUE(gate_.AllowAccess(&takeover_, "devices/d1/modules/m1/#", AclAccess::kSubscribe));
+  gate_.Disconnect(&module_);
+
+  const ClientState* found = gate_.FindIdentity("d1/m1");
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found, gate_.Find(&takeover_));
+  EXPECT_THAT(gate_.PresentModules("d1"), ElementsAre("m1"));
+}
+
+TEST_F(ClientGateTest, AnAcceptedPublishHandsBackItsParsedTopic) {
+  ASSERT_TRUE(Connect(&module_, "d1/m1"));
+  ClientTopic topic;
+  ASSERT_EQ(gate_.CheckPublish(&module_, "devices/d1/modules/m1/messages/events/%24.on=out1&a=1",
+                               "x", 1, &topic),
+            PublishVerdict::kAccept);
+  EXPECT_EQ(topic.kind, ClientTopicKind::kModuleMessage);
+  EXPECT_EQ(topic.properties.system.at("outputName"), "out1");
+  EXPECT_EQ(topic.properties.application.at("a"), "1");
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 #include "cli/route_commands.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -192,6 +194,56 @@ int EndpointList(const CommandContext& context) {
   return 0;
 }
 
+int Monitor(const CommandContext& context, const MonitorFlags& flags) {
+  absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
+  if (!stub.ok()) return ReportError(context, stub.status());
+  grpc::ClientContext call;
+  if (flags.timeout_seconds > 0) {
+    call.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(flags.timeout_seconds)));
+  }
+  router::v1::MonitorRequest request;
+  request.set_endpoint(flags.endpoint);
+  std::unique_ptr<grpc::ClientReader<router::v1::MonitorResponse>> reader =
+      (*stub)->Monitor(&call, request);
+  int seen = 0;
+  router::v1::MonitorResponse response;
+  while (reader->Read(&response)) {
+    if (context.format == OutputFormat::kJson) {
+      std::string json;
+      google::protobuf::util::JsonPrintOptions options;
+      options.preserve_proto_field_names = true;
+      (void)google::protobuf::util::MessageToJsonString(response, &json, options);
+      *context.out << json << std::endl;
+    } else if (response.has_dropped()) {
+      *context.out << "... " << response.dropped().count()
+                   << " messages not shown: this monitor reads slower than the router routes"
+                   << std::endl;
+    } else {
+      *context.out << MonitorLine(response.message()) << std::endl;
+    }
+    if (response.has_message() && flags.count > 0 && ++seen >= flags.count) {
+      call.TryCancel();
+      break;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (flags.count > 0 && seen >= flags.count) return 0;
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    if (flags.count == 0) return 0;
+    return ReportError(context, absl::DeadlineExceededError(
+                                    absl::StrCat("only ", seen, " of ", flags.count,
+                                                 " messages in ", flags.timeout_seconds, " s")));
+  }
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return ReportError(context, absl::UnavailableError(absl::StrCat(
+                                    "the router is not reachable (is the runtime up? edgectl "
+                                    "status): ",
+                                    status.error_message())));
+  }
+  if (!status.ok()) return ReportError(context, FromGrpcStatus(status));
+  return 0;
+}
+
 // Splits `k=v`; INVALID_ARGUMENT naming the flag otherwise.
 absl::StatusOr<std::pair<std::string, std::string>> KeyValue(absl::string_view flag,
                                                              const std::string& text) {
@@ -203,6 +255,32 @@ absl::StatusOr<std::pair<std::string, std::string>> KeyValue(absl::string_view f
 }
 
 }  // namespace
+
+std::string MonitorLine(const router::v1::RoutedMessage& message) {
+  std::string line = absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%E3SZ", absl::FromUnixMillis(message.routed_unix_ms()), absl::UTCTimeZone());
+  const common::v1::Source& source = message.source();
+  absl::StrAppend(&line, " ", source.device_id(), source.module_id().empty() ? "" : "/",
+                  source.module_id(), " ", message.source_path(), " ->");
+  for (int i = 0; i < message.destinations_size(); ++i) {
+    const router::v1::Destination& d = message.destinations(i);
+    absl::StrAppend(&line, i == 0 ? " " : ", ", d.endpoint());
+    if (d.has_priority()) absl::StrAppend(&line, " priority ", d.priority());
+  }
+  absl::StrAppend(&line, " [", absl::StrJoin(message.routes(), ", "), "]");
+  std::vector<std::string> properties;
+  for (const auto& [key, value] : message.system_properties()) {
+    properties.push_back(absl::StrCat("$", key, "=", value));
+  }
+  for (const auto& [key, value] : message.application_properties()) {
+    properties.push_back(absl::StrCat(key, "=", value));
+  }
+  std::sort(properties.begin(), properties.end());
+  if (!properties.empty()) absl::StrAppend(&line, " {", absl::StrJoin(properties, " "), "}");
+  absl::StrAppend(&line, " ", message.body_size(), " B \"", absl::CEscape(message.body_preview()),
+                  message.body_size() > message.body_preview().size() ? "..." : "", "\"");
+  return line;
+}
 
 absl::StatusOr<common::v1::Message> RouteTestMessage(const RouteTestFlags& flags) {
   common::v1::Message message;
@@ -260,6 +338,19 @@ void AddRouteCommands(CLI::App& app, Action* action) {
       "list", "each queue's depth, oldest entry, deliveries, state and last error");
   endpoints->callback(
       [action] { *action = [](const CommandContext& c) { return EndpointList(c); }; });
+
+  CLI::App* monitor = app.add_subcommand(
+      "monitor", "print each message as it is routed, until Ctrl-C (over edge-router)");
+  auto monitor_flags = std::make_shared<MonitorFlags>();
+  monitor->add_option("--endpoint", monitor_flags->endpoint,
+                      "only messages routed to this endpoint, e.g. '$upstream'");
+  monitor->add_option("--count", monitor_flags->count, "stop after N messages")
+      ->check(CLI::PositiveNumber);
+  monitor->add_option("--timeout", monitor_flags->timeout_seconds, "stop after S seconds")
+      ->check(CLI::PositiveNumber);
+  monitor->callback([monitor_flags, action] {
+    *action = [monitor_flags](const CommandContext& c) { return Monitor(c, *monitor_flags); };
+  });
 
   CLI::App* route = app.add_subcommand("route", "the $edgeHub routes, over edge-router");
   route->require_subcommand(1);

@@ -18,6 +18,12 @@
 //                                          it (delivering, waiting for module M, no hub attached,
 //                                          retrying, no upstream link configured), last error
 //
+//   edgectl monitor [--endpoint E] [--count N] [--timeout S]
+//                                          one line per message as it is routed (time, sender,
+//                                          source path, queues, routes, properties, body
+//                                          preview), until Ctrl-C, N messages or S seconds (1
+//                                          when S passes before N messages)
+//
 // Exit codes: 0; 1 when the router cannot be reached or refuses; 2 for bad input (a malformed
 // source or property, an invalid document). `-o json` prints the router's answer as JSON.
 //
@@ -34,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "cli/command.h"
 #include "edge/common/v1/message.pb.h"
+#include "edge/router/v1/router.pb.h"
 
 namespace edge::cli {
 
@@ -46,6 +53,15 @@ struct RouteTestFlags {
   std::string body;
   std::string config_file;  // test against this document instead of the routes in force
 };
+
+struct MonitorFlags {
+  std::string endpoint;        // only messages routed to it; empty: all
+  int count = 0;               // stop after this many messages; 0: never
+  double timeout_seconds = 0;  // stop after this long; 0: never
+};
+
+// One line of `edgectl monitor` for a routed message (no trailing newline).
+std::string MonitorLine(const router::v1::RoutedMessage& message);
 
 // The message `edgectl route test` sends. When a body is given and --sys sets neither
 // contentType nor contentEncoding, they default to application/json and utf-8 so that `$body`

@@ -52,7 +52,8 @@ absl::Status ValidateBatch(const v1::IngestBatch& batch) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<RoutedBatch> RouteBatch(v1::IngestBatch batch, const RoutesConfig* config) {
+absl::StatusOr<RoutedBatch> RouteBatch(v1::IngestBatch batch, const RoutesConfig* config,
+                                       bool explain) {
   if (absl::Status valid = ValidateBatch(batch); !valid.ok()) return valid;
   RoutedBatch routed;
   routed.journal_id = batch.journal_id();
@@ -64,10 +65,22 @@ absl::StatusOr<RoutedBatch> RouteBatch(v1::IngestBatch batch, const RoutesConfig
   for (int i = 0; i < batch.messages_size(); ++i) {
     common::v1::Message& message = *batch.mutable_messages(i);
     targets.clear();
+    RoutedBatch::Explanation explanation;
     if (config != nullptr) {
       route::ProtoMessageView adapted(message);
       route::MessageContext context(adapted.view());
-      config->table.Evaluate(context, &targets);
+      if (explain) {
+        route::RoutingDecision decision = config->table.Explain(context);
+        targets = std::move(decision.targets);
+        explanation.source_path = std::string(context.source_path());
+        for (route::ExplainedRoute& r : decision.routes) {
+          if (r.outcome.kind == route::RouteOutcomeKind::kMatched) {
+            explanation.routes.push_back(std::move(r.name));
+          }
+        }
+      } else {
+        config->table.Evaluate(context, &targets);
+      }
     }
     if (targets.empty()) {
       ++routed.dropped;
@@ -75,6 +88,7 @@ absl::StatusOr<RoutedBatch> RouteBatch(v1::IngestBatch batch, const RoutesConfig
       continue;
     }
     ++routed.routed;
+    if (explain) routed.explanations.push_back(std::move(explanation));
     if (run == nullptr) {
       run = &routed.appends.emplace_back();
       run->set_journal_id(batch.journal_id());

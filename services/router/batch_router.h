@@ -49,6 +49,13 @@ struct RoutedBatch {
   // Messages that go to at least one queue, and those no route matched.
   uint32_t routed = 0;
   uint32_t dropped = 0;
+  // Only when RouteBatch was asked to explain: for each routed message, in append order, its
+  // source path and the names of the routes that matched (for Monitor).
+  struct Explanation {
+    std::string source_path;
+    std::vector<std::string> routes;
+  };
+  std::vector<Explanation> explanations;
 };
 
 // INVALID_ARGUMENT naming the field: journal_id empty, first_sequence 0, no messages, sequences
@@ -56,8 +63,10 @@ struct RoutedBatch {
 absl::Status ValidateBatch(const v1::IngestBatch& batch);
 
 // ValidateBatch, then routes every message with `config` (nullptr: no configuration in force, so
-// every message is dropped). Moves the messages out of `batch`.
-absl::StatusOr<RoutedBatch> RouteBatch(v1::IngestBatch batch, const RoutesConfig* config);
+// every message is dropped). Moves the messages out of `batch`. With `explain`, also fills
+// `explanations` (the routes are evaluated with RouteTable::Explain, which costs more).
+absl::StatusOr<RoutedBatch> RouteBatch(v1::IngestBatch batch, const RoutesConfig* config,
+                                       bool explain = false);
 
 }  // namespace edge::router
 

@@ -1,11 +1,11 @@
 #include "services/router/delivery.h"
 
-#include <chrono>
+#include <algorithm>
 #include <utility>
+#include <vector>
 
-#include "absl/strings/match.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "common/local_channel.h"
 #include "common/logging.h"
 #include "services/router/batch_router.h"
@@ -13,32 +13,31 @@
 namespace edge::router {
 namespace {
 
-// How often a waiting executor looks at the hub's state again (it is also woken by changes).
+// How often a waiting executor looks at its sink and its stop flag again (it is also woken by
+// changes).
 constexpr absl::Duration kRecheck = absl::Milliseconds(200);
 constexpr absl::Duration kManagerTick = absl::Milliseconds(100);
+// Entries read per page. At least this many even with a small window, so that a queue's backlog
+// stays in hand (and keeps its priority in the endpoint's scheduler) across page boundaries.
+constexpr int kMinPageSize = 64;
+
+bool Expired(const store::v1::QueueEntry& entry) {
+  return entry.expires_unix_ms() != 0 && absl::ToUnixMillis(absl::Now()) >= entry.expires_unix_ms();
+}
 
 }  // namespace
 
-std::optional<ModuleInput> ParseBrokeredEndpoint(const std::string& endpoint) {
-  absl::string_view rest = endpoint;
-  if (!absl::ConsumePrefix(&rest, "BrokeredEndpoint(\"/modules/") ||
-      !absl::ConsumeSuffix(&rest, "\")")) {
-    return std::nullopt;
-  }
-  const size_t inputs = rest.find("/inputs/");
-  if (inputs == absl::string_view::npos || inputs == 0) return std::nullopt;
-  ModuleInput target{std::string(rest.substr(0, inputs)), std::string(rest.substr(inputs + 8))};
-  if (target.input.empty()) return std::nullopt;
-  return target;
-}
-
-QueueExecutor::QueueExecutor(store::v1::QueueId queue, ModuleInput target,
-                             std::shared_ptr<grpc::Channel> store, HubLink* link,
-                             DeliveryOptions options)
+QueueExecutor::QueueExecutor(store::v1::QueueId queue, QueueSink* sink,
+                             EndpointScheduler* scheduler, std::shared_ptr<grpc::Channel> store,
+                             DeliveryOptions options, RouterMetrics* metrics)
     : queue_(std::move(queue)),
-      target_(std::move(target)),
-      link_(link),
+      name_(QueueName(queue_)),
+      sink_(sink),
+      scheduler_(scheduler),
+      slot_(scheduler->Register(queue_.has_priority() ? std::optional<uint32_t>(queue_.priority())
+                                                      : std::nullopt)),
       options_(std::move(options)),
+      metrics_(metrics),
       store_(store::v1::MessageStore::NewStub(std::move(store))) {}
 
 QueueExecutor::~QueueExecutor() { Stop(); }
@@ -47,47 +46,52 @@ void QueueExecutor::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
+void QueueExecutor::RequestStop() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  if (reading_ != nullptr) reading_->TryCancel();
+  scheduler_->Wake(slot_);
+}
+
 void QueueExecutor::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    if (reading_ != nullptr) reading_->TryCancel();
-  }
+  RequestStop();
   if (thread_.joinable()) thread_.join();
 }
 
 void QueueExecutor::RewindLocked() {
   if (!flights_.empty()) next_offset_ = flights_.front().offset;
+  scheduler_->Release(slot_, flights_.size());
   flights_.clear();
   ++generation_;
+  scheduler_->Wake(slot_);
   if (reading_ != nullptr) reading_->TryCancel();
 }
 
 void QueueExecutor::Run() {
   RetryBackoff backoff(options_.retry);
-  uint64_t epoch_seen = 0;
+  uint64_t session_seen = 0;
   std::string instance_seen;
   while (true) {
-    const HubLink::State state = link_->Current();
+    const QueueSink::State state = sink_->Current();
     absl::Duration pause = absl::ZeroDuration();
+    uint64_t from;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
-      if (state.attached && state.epoch != epoch_seen) {
-        if (!instance_seen.empty() && state.instance_id != instance_seen) {
-          // The broker restarted: what it held is gone. Everything after the store's checkpoint
+      if (state.session != 0 && state.session != session_seen) {
+        if (!instance_seen.empty() && state.instance != instance_seen) {
+          // The peer restarted: what it held is gone. Everything after the store's checkpoint
           // (the replay window) goes again.
-          spdlog::info("router: hub instance changed; {} re-delivers from its checkpoint",
-                       QueueName(queue_));
+          spdlog::info("router: {} is a new instance ({}); {} re-delivers from its checkpoint",
+                       sink_->Describe(), state.instance, name_);
+          RewindLocked();
           next_offset_ = 0;
           acked_.clear();
-          flights_.clear();
-          ++generation_;
         } else {
           RewindLocked();
         }
-        epoch_seen = state.epoch;
-        instance_seen = state.instance_id;
+        session_seen = state.session;
+        instance_seen = state.instance;
         // A new session starts at once: the old one's "not delivered" answers need no pause.
         rewind_ = false;
         backoff.Reset();
@@ -95,88 +99,111 @@ void QueueExecutor::Run() {
       if (rewind_) {
         rewind_ = false;
         retrying_ = true;
+        if (succeeded_) backoff.Reset();
+        succeeded_ = false;
         pause = backoff.Next();
       } else {
         retrying_ = false;
       }
-    }
-    if (!state.attached || !state.present.contains(target_.module)) {
-      link_->WaitForChange(state.version, kRecheck);
-      continue;
-    }
-    if (pause > absl::ZeroDuration()) {
-      // Presence changing (the module came back) ends the pause early.
-      link_->WaitForChange(state.version, pause);
-      continue;
-    }
-    uint64_t from;
-    {
-      absl::MutexLock lock(&mu_);
       from = next_offset_;
     }
-    DeliverFrom(from, state.epoch);
+    if (pause > absl::ZeroDuration()) {
+      // The sink changing (the module came back, the link reconnected) ends the pause early.
+      sink_->WaitForChange(state.version, pause);
+      continue;
+    }
+    // Read even while the sink is not ready: the entries in hand wait for it, and the endpoint's
+    // scheduler knows this queue has a backlog when it becomes ready.
+    DeliverFrom(from, session_seen);
   }
 }
 
-void QueueExecutor::DeliverFrom(uint64_t from, uint64_t epoch) {
+bool QueueExecutor::AwaitSlot(uint64_t generation, uint64_t session, uint64_t offset) {
+  while (true) {
+    const QueueSink::State state = sink_->Current();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || generation_ != generation) return false;
+    }
+    // Ready in another session: Run rewinds (or replays) first.
+    if (state.ready && state.session != session) return false;
+    if (!state.ready) {
+      sink_->WaitForChange(state.version, kRecheck);
+      continue;
+    }
+    if (!scheduler_->Acquire(slot_, kRecheck)) continue;
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || generation_ != generation) {
+      scheduler_->Release(slot_, 1);
+      return false;
+    }
+    flights_.push_back({offset, false});
+    next_offset_ = offset + 1;
+    return true;
+  }
+}
+
+void QueueExecutor::DeliverFrom(uint64_t from, uint64_t session) {
   grpc::ClientContext context;
   uint64_t generation;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_ || rewind_) return;
     reading_ = &context;
-    reading_epoch_ = epoch;
+    reading_session_ = session;
     generation = generation_;
   }
+  absl::Cleanup no_backlog = [this] { scheduler_->SetBacklog(slot_, false); };
   store::v1::ReadQueueRequest request;
   *request.mutable_queue() = queue_;
   request.set_from_offset(from);
-  request.set_page_size(static_cast<uint32_t>(options_.window));
+  request.set_page_size(static_cast<uint32_t>(std::max(options_.window, kMinPageSize)));
   std::unique_ptr<grpc::ClientReader<store::v1::ReadQueueResponse>> reader =
       store_->ReadQueue(&context, request);
   store::v1::ReadQueueResponse page;
   bool interrupted = false;
   while (!interrupted && reader->Read(&page)) {
+    if (page.entries().empty()) continue;
+    scheduler_->SetBacklog(slot_, true);
     for (store::v1::QueueEntry& entry : *page.mutable_entries()) {
-      // Room in the window, and still the same session with the module present.
-      while (true) {
-        const HubLink::State state = link_->Current();
+      const uint64_t offset = entry.offset();
+      if (Expired(entry)) {
+        // Never sent (the store counts it); a later checkpoint covers it.
         absl::MutexLock lock(&mu_);
-        auto room = [this, generation]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-          return stopping_ || generation_ != generation ||
-                 flights_.size() < static_cast<size_t>(options_.window);
-        };
-        if (stopping_ || generation_ != generation || state.epoch != epoch ||
-            !state.present.contains(target_.module)) {
+        if (generation_ != generation) {
           interrupted = true;
           break;
         }
-        if (room()) break;
-        mu_.AwaitWithTimeout(absl::Condition(&room), kRecheck);
-      }
-      if (interrupted) break;
-      v1::Delivery delivery;
-      delivery.set_module(target_.module);
-      delivery.set_input(target_.input);
-      *delivery.mutable_message() = std::move(*entry.mutable_message());
-      const uint64_t offset = entry.offset();
-      {
-        absl::MutexLock lock(&mu_);
-        flights_.push_back({offset, false});
         next_offset_ = offset + 1;
+        continue;
+      }
+      if (!AwaitSlot(generation, session, offset)) {
+        interrupted = true;
+        break;
+      }
+      if (Expired(entry)) {
+        // It expired while it waited for the sink or a slot.
+        absl::MutexLock lock(&mu_);
+        SettleLocked(generation, offset);
+        continue;
       }
       const bool sent =
-          link_->Send(std::move(delivery),
-                      [this, generation, offset](bool delivered, const std::string& reason) {
-                        OnResult(generation, offset, delivered, reason);
+          sink_->Send(std::move(*entry.mutable_message()),
+                      [this, generation, offset](SendOutcome outcome, const std::string& reason) {
+                        OnResult(generation, offset, outcome, reason);
                       });
       if (!sent) {
+        // The session is closing under us: start over after a pause (a new session ends it).
         absl::MutexLock lock(&mu_);
-        if (generation_ == generation) RewindLocked();
+        if (generation_ == generation) {
+          RewindLocked();
+          rewind_ = true;
+        }
         interrupted = true;
         break;
       }
     }
+    scheduler_->SetBacklog(slot_, false);
   }
   context.TryCancel();
   grpc::Status status = reader->Finish();
@@ -185,7 +212,7 @@ void QueueExecutor::DeliverFrom(uint64_t from, uint64_t epoch) {
   if (!interrupted && !stopping_ && generation_ == generation &&
       status.error_code() != grpc::StatusCode::CANCELLED) {
     // The store went away: read again after a pause.
-    spdlog::warn("router: reading {} failed: {}", QueueName(queue_), status.error_message());
+    spdlog::warn("router: reading {} failed: {}", name_, status.error_message());
     last_error_ = absl::StrCat("reading the queue: ", status.error_message());
     last_error_at_ = absl::Now();
     RewindLocked();
@@ -193,46 +220,66 @@ void QueueExecutor::DeliverFrom(uint64_t from, uint64_t epoch) {
   }
 }
 
-void QueueExecutor::OnResult(uint64_t generation, uint64_t offset, bool delivered,
+void QueueExecutor::OnResult(uint64_t generation, uint64_t offset, SendOutcome outcome,
                              const std::string& reason) {
   absl::MutexLock lock(&mu_);
   if (generation != generation_) return;  // a rewind made it stale
-  if (!delivered) {
-    spdlog::info("router: {} not delivered to module {} ({}); retrying from offset {}",
-                 QueueName(queue_), target_.module, reason, offset);
-    last_error_ = absl::StrCat("not delivered to module ", target_.module, ": ", reason);
-    last_error_at_ = absl::Now();
-    RewindLocked();
-    rewind_ = true;
-    return;
+  switch (outcome) {
+    case SendOutcome::kTransientFailure:
+      spdlog::info("router: {} offset {} not delivered to {} ({}); retrying from there", name_,
+                   offset, sink_->Describe(), reason);
+      last_error_ = absl::StrCat("not delivered to ", sink_->Describe(), ": ", reason);
+      last_error_at_ = absl::Now();
+      if (metrics_ != nullptr) metrics_->delivery_failures.Increment();
+      RewindLocked();
+      rewind_ = true;
+      return;
+    case SendOutcome::kRejected:
+      spdlog::warn("router: {} offset {} rejected by {} and dropped: {}", name_, offset,
+                   sink_->Describe(), reason);
+      last_error_ = absl::StrCat("rejected by ", sink_->Describe(), " (dropped): ", reason);
+      last_error_at_ = absl::Now();
+      ++rejected_;
+      if (metrics_ != nullptr) metrics_->rejected_deliveries.Increment();
+      break;
+    case SendOutcome::kDelivered:
+      ++delivered_;
+      succeeded_ = true;
+      if (metrics_ != nullptr) metrics_->deliveries.Increment();
+      break;
   }
-  ++delivered_;
-  for (Flight& flight : flights_) {
-    if (flight.offset == offset) flight.acked = true;
-  }
-  const absl::Time now = absl::Now();
-  while (!flights_.empty() && flights_.front().acked) {
-    acked_.emplace_back(flights_.front().offset, now);
-    flights_.pop_front();
-  }
+  SettleLocked(generation, offset);
 }
 
-void QueueExecutor::OnLinkChanged(const HubLink::State& state) {
+void QueueExecutor::SettleLocked(uint64_t generation, uint64_t offset) {
+  if (generation != generation_) return;
+  for (Flight& flight : flights_) {
+    if (flight.offset == offset) flight.answered = true;
+  }
+  const absl::Time now = absl::Now();
+  size_t done = 0;
+  while (!flights_.empty() && flights_.front().answered) {
+    acked_.emplace_back(flights_.front().offset, now);
+    flights_.pop_front();
+    ++done;
+  }
+  scheduler_->Release(slot_, done);
+}
+
+void QueueExecutor::OnSinkChanged() {
+  const QueueSink::State state = sink_->Current();
   absl::MutexLock lock(&mu_);
-  if (reading_ != nullptr &&
-      (state.epoch != reading_epoch_ || !state.present.contains(target_.module))) {
+  if (reading_ != nullptr && state.ready && state.session != reading_session_) {
     reading_->TryCancel();
   }
 }
 
 ExecutorStatus QueueExecutor::Status() {
-  const HubLink::State link = link_->Current();
+  const QueueSink::State sink = sink_->Current();
   absl::MutexLock lock(&mu_);
   ExecutorStatus status;
-  if (!link.attached) {
-    status.state = "no hub attached";
-  } else if (!link.present.contains(target_.module)) {
-    status.state = absl::StrCat("waiting for module ", target_.module);
+  if (!sink.ready) {
+    status.state = sink.waiting_for;
   } else if (retrying_) {
     status.state = "retrying";
   } else {
@@ -240,7 +287,9 @@ ExecutorStatus QueueExecutor::Status() {
   }
   status.last_error = last_error_;
   status.last_error_at = last_error_at_;
+  if (!sink.ready && !sink.fault.empty() && last_error_.empty()) status.last_error = sink.fault;
   status.delivered = delivered_;
+  status.rejected = rejected_;
   status.in_flight = flights_.size();
   return status;
 }
@@ -266,16 +315,19 @@ void QueueExecutor::PersistCheckpoint() {
   grpc::Status status = store_->Checkpoint(&context, request, &response);
   if (!status.ok()) {
     // The next acknowledged entry's checkpoint covers this one too.
-    spdlog::warn("router: checkpointing {} at {} failed: {}", QueueName(queue_), offset,
+    spdlog::warn("router: checkpointing {} at {} failed: {}", name_, offset,
                  status.error_message());
   }
 }
 
 DeliveryManager::DeliveryManager(std::shared_ptr<grpc::Channel> store, HubLink* link,
-                                 DeliveryOptions options)
+                                 UpstreamSink* upstream, DeliveryOptions options,
+                                 RouterMetrics* metrics)
     : channel_(std::move(store)),
       link_(link),
+      upstream_(upstream),
       options_(std::move(options)),
+      metrics_(metrics),
       store_(store::v1::MessageStore::NewStub(channel_)) {}
 
 DeliveryManager::~DeliveryManager() { Stop(); }
@@ -295,7 +347,6 @@ void DeliveryManager::Stop() {
 
 void DeliveryManager::Run() {
   absl::Time next_discovery = absl::InfinitePast();
-  uint64_t link_version = 0;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -306,13 +357,12 @@ void DeliveryManager::Run() {
       next_discovery = absl::Now() + options_.discovery_interval;
     }
     // Only this thread changes the map, so it may walk it without the lock held.
-    const HubLink::State state = link_->Current();
     for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) {
-      if (state.version != link_version) executor->OnLinkChanged(state);
+      executor->OnSinkChanged();
       executor->PersistCheckpoint();
     }
-    link_version = state.version;
   }
+  for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) executor->RequestStop();
   for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) executor->Stop();
   for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) executor->PersistCheckpoint();
   absl::MutexLock lock(&mu_);
@@ -332,14 +382,28 @@ void DeliveryManager::Discover() {
   store::v1::ListQueuesResponse queues;
   if (!store_->ListQueues(&context, store::v1::ListQueuesRequest(), &queues).ok()) return;
   for (const store::v1::QueueInfo& info : queues.queues()) {
-    std::optional<ModuleInput> target = ParseBrokeredEndpoint(info.queue().endpoint());
-    if (!target.has_value()) continue;
     const std::string name = QueueName(info.queue());
     if (ABSL_TS_UNCHECKED_READ(executors_).contains(name)) continue;
-    spdlog::info("router: delivering {} to module {} input {}", name, target->module,
-                 target->input);
-    auto executor =
-        std::make_unique<QueueExecutor>(info.queue(), *target, channel_, link_, options_);
+    const std::string& endpoint_name = info.queue().endpoint();
+    auto found = endpoints_.find(endpoint_name);
+    if (found == endpoints_.end()) {
+      Endpoint endpoint;
+      if (endpoint_name == "$upstream") {
+        endpoint.sink = upstream_;
+      } else if (std::optional<ModuleInput> target = ParseBrokeredEndpoint(endpoint_name)) {
+        endpoint.owned_sink = std::make_unique<BrokeredSink>(*target, link_);
+        endpoint.sink = endpoint.owned_sink.get();
+      } else {
+        continue;  // not an endpoint the route language can name
+      }
+      endpoint.scheduler =
+          std::make_unique<EndpointScheduler>(options_.window, options_.max_passed_over);
+      found = endpoints_.emplace(endpoint_name, std::move(endpoint)).first;
+    }
+    spdlog::info("router: delivering {}", name);
+    auto executor = std::make_unique<QueueExecutor>(info.queue(), found->second.sink,
+                                                    found->second.scheduler.get(), channel_,
+                                                    options_, metrics_);
     executor->Start();
     absl::MutexLock lock(&mu_);
     executors_.emplace(name, std::move(executor));

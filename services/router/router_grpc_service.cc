@@ -124,8 +124,8 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
       RetryLater(&IngestStream::RouteWhenLoaded, "the configuration is not loaded yet");
       return;
     }
-    absl::StatusOr<RoutedBatch> routed =
-        RouteBatch(std::move(*request_.mutable_batch()), routes.config.get());
+    absl::StatusOr<RoutedBatch> routed = RouteBatch(
+        std::move(*request_.mutable_batch()), routes.config.get(), service_->monitor_->active());
     if (!routed.ok()) {
       Reject(routed.status());
       return;
@@ -218,7 +218,9 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     metrics.routed_messages.Increment(routed_.routed);
     metrics.dropped_messages.Increment(routed_.dropped);
     metrics.duplicate_messages.Increment(duplicates_);
-    metrics.append_seconds.ObserveDuration(absl::Now() - received_);
+    const absl::Time now = absl::Now();
+    metrics.append_seconds.ObserveDuration(now - received_);
+    service_->monitor_->Publish(routed_, now);
     response_.Clear();
     v1::IngestAck* ack = response_.mutable_ack();
     ack->set_journal_id(journal_id_);
@@ -370,10 +372,117 @@ class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1:
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// One Monitor stream: writes its subscription's responses one at a time. The subscription's
+// callback and the write completions both call WriteNext; `writing_` makes sure only one write is
+// outstanding. Deletes itself in OnDone, after unsubscribing (no callback runs after that).
+class MonitorStream final : public grpc::ServerWriteReactor<v1::MonitorResponse> {
+ public:
+  MonitorStream(RouterGrpcService* service, grpc::CallbackServerContext* context)
+      : service_(service), context_(context) {}
+
+  // Subscribes (or refuses the request); called once, after the service registered the stream.
+  void Start(const v1::MonitorRequest& request) {
+    if (request.buffer() > RoutedMessageMonitor::kMaxBuffer) {
+      FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              absl::StrCat("buffer: at most ", RoutedMessageMonitor::kMaxBuffer)));
+      return;
+    }
+    const size_t buffer =
+        request.buffer() == 0 ? RoutedMessageMonitor::kDefaultBuffer : request.buffer();
+    {
+      absl::MutexLock lock(&mu_);
+      subscription_ =
+          service_->monitor_->Subscribe(request.endpoint(), buffer, [this] { WriteNext(); });
+    }
+    // Tells the client it is subscribed: what is routed from now on reaches it. Writes wait for
+    // it (the first may already be waiting).
+    StartSendInitialMetadata();
+    {
+      absl::MutexLock lock(&mu_);
+      metadata_started_ = true;
+    }
+    WriteNext();
+  }
+
+  void Cancel() { context_->TryCancel(); }
+
+  void OnWriteDone(bool ok) override {
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      finish.swap(deferred_finish_);
+    }
+    if (finish.has_value()) {
+      Finish(*std::move(finish));
+      return;
+    }
+    if (!ok) {
+      FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnCancel() override {
+    FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the monitor was cancelled"));
+  }
+
+  void OnDone() override {
+    std::shared_ptr<RoutedMessageMonitor::Subscription> subscription;
+    {
+      absl::MutexLock lock(&mu_);
+      subscription = subscription_;
+    }
+    if (subscription != nullptr) service_->monitor_->Unsubscribe(subscription.get());
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  // Starts the next write unless one is outstanding or the stream is finishing.
+  void WriteNext() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finished_ || !metadata_started_) return;
+      std::optional<v1::MonitorResponse> next = subscription_->Next();
+      if (!next.has_value()) return;
+      response_ = *std::move(next);
+      writing_ = true;
+    }
+    StartWrite(&response_);
+  }
+
+  // Finishes once; while a write is outstanding, when it completes (Finish must not overtake a
+  // StartWrite that was decided on).
+  void FinishOnce(grpc::Status status) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_) return;
+      finished_ = true;
+      if (writing_) {
+        deferred_finish_ = std::move(status);
+        return;
+      }
+    }
+    Finish(std::move(status));
+  }
+
+  RouterGrpcService* const service_;
+  grpc::CallbackServerContext* const context_;
+  v1::MonitorResponse response_;  // the write in flight; only touched by who set writing_
+  absl::Mutex mu_;
+  std::shared_ptr<RoutedMessageMonitor::Subscription> subscription_ ABSL_GUARDED_BY(mu_);
+  bool metadata_started_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> deferred_finish_ ABSL_GUARDED_BY(mu_);
+};
+
 RouterGrpcService::RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id,
                                      RetryPolicy retry, ActiveRoutes* routes,
                                      RouterMetrics* metrics, HubLink* hub,
-                                     DeliveryManager* delivery)
+                                     DeliveryManager* delivery, RoutedMessageMonitor* monitor)
     : store_stub_(store::v1::MessageStore::NewStub(store)),
       twin_stub_(store::v1::TwinStore::NewStub(store)),
       twin_id_(std::move(twin_id)),
@@ -381,7 +490,8 @@ RouterGrpcService::RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::
       routes_(routes),
       metrics_(metrics),
       hub_(hub),
-      delivery_(delivery) {}
+      delivery_(delivery),
+      monitor_(monitor) {}
 
 RouterGrpcService::~RouterGrpcService() = default;
 
@@ -426,10 +536,6 @@ grpc::ServerUnaryReactor* RouterGrpcService::EndpointStats(grpc::CallbackServerC
           stats->set_oldest_appended_unix_ms(info.oldest_appended_unix_ms());
           stats->set_expired(info.expired());
           stats->set_dropped(info.dropped());
-          if (info.queue().endpoint() == "$upstream") {
-            stats->set_state("no upstream link configured");
-            continue;
-          }
           auto it = executors.find(QueueName(info.queue()));
           if (it == executors.end()) {
             stats->set_state("starting");
@@ -441,6 +547,7 @@ grpc::ServerUnaryReactor* RouterGrpcService::EndpointStats(grpc::CallbackServerC
             stats->set_last_error_unix_ms(absl::ToUnixMillis(it->second.last_error_at));
           }
           stats->set_delivered(it->second.delivered);
+          stats->set_rejected(it->second.rejected);
           stats->set_in_flight(it->second.in_flight);
         }
         reactor->Finish(grpc::Status::OK);
@@ -461,10 +568,28 @@ void RouterGrpcService::Unregister(AttachStream* stream) {
   attach_streams_.erase(stream);
 }
 
+grpc::ServerWriteReactor<v1::MonitorResponse>* RouterGrpcService::Monitor(
+    grpc::CallbackServerContext* context, const v1::MonitorRequest* request) {
+  auto* stream = new MonitorStream(this, context);
+  {
+    // Registered before it can finish (and unregister itself in OnDone).
+    absl::MutexLock lock(&streams_mu_);
+    monitor_streams_.insert(stream);
+  }
+  stream->Start(*request);
+  return stream;
+}
+
+void RouterGrpcService::Unregister(MonitorStream* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  monitor_streams_.erase(stream);
+}
+
 void RouterGrpcService::EndStreams() {
   absl::MutexLock lock(&streams_mu_);
   for (IngestStream* stream : streams_) stream->Cancel();
   for (AttachStream* stream : attach_streams_) stream->Cancel();
+  for (MonitorStream* stream : monitor_streams_) stream->Cancel();
 }
 
 grpc::ServerUnaryReactor* RouterGrpcService::GetRoutes(grpc::CallbackServerContext* context,

@@ -13,6 +13,8 @@
 //
 // - Attach: one AttachStream reactor per stream, feeding HubLink (hub_link.h) with hello,
 //   presence and results, and writing the deliveries HubLink hands it, in order.
+// - Monitor: one MonitorStream reactor per stream, draining its RoutedMessageMonitor subscription
+//   (monitor.h) one write at a time; Ingest publishes each batch after the store committed it.
 //
 // Lifecycle: created by RunRouter before the server starts; EndStreams() cancels open Ingest
 // streams at shutdown (before ServiceRunner::Shutdown); destroyed after the server. ActiveRoutes,
@@ -33,22 +35,24 @@
 #include "services/router/active_routes.h"
 #include "services/router/delivery.h"
 #include "services/router/hub_link.h"
+#include "services/router/monitor.h"
 #include "services/router/router_metrics.h"
 
 namespace edge::router {
 
 class IngestStream;
 class AttachStream;
+class MonitorStream;
 
 class RouterGrpcService final : public v1::Router::CallbackService {
  public:
   // `twin_id` is `<device>/$edgeHub`; `retry` paces store appends retried after a transient
   // failure.
   // `hub` receives what Attach streams say and carries deliveries to them; `delivery` reports
-  // what its executors are doing.
+  // what its executors are doing; `monitor` gets every committed batch.
   RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id, RetryPolicy retry,
                     ActiveRoutes* routes, RouterMetrics* metrics, HubLink* hub,
-                    DeliveryManager* delivery);
+                    DeliveryManager* delivery, RoutedMessageMonitor* monitor);
   ~RouterGrpcService() override;
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Ingest(
@@ -69,15 +73,20 @@ class RouterGrpcService final : public v1::Router::CallbackService {
                                       const v1::TestRouteRequest* request,
                                       v1::TestRouteResponse* response) override;
 
-  // Cancels every open Ingest and Attach stream (the hub reconnects and re-sends what was not
-  // acked).
+  grpc::ServerWriteReactor<v1::MonitorResponse>* Monitor(
+      grpc::CallbackServerContext* context, const v1::MonitorRequest* request) override;
+
+  // Cancels every open Ingest, Attach and Monitor stream (the hub reconnects and re-sends what
+  // was not acked).
   void EndStreams();
 
  private:
   friend class IngestStream;
   friend class AttachStream;
+  friend class MonitorStream;
   void Unregister(IngestStream* stream);
   void Unregister(AttachStream* stream);
+  void Unregister(MonitorStream* stream);
 
   std::unique_ptr<store::v1::MessageStore::Stub> store_stub_;
   std::unique_ptr<store::v1::TwinStore::Stub> twin_stub_;
@@ -87,10 +96,12 @@ class RouterGrpcService final : public v1::Router::CallbackService {
   RouterMetrics* const metrics_;
   HubLink* const hub_;
   DeliveryManager* const delivery_;
+  RoutedMessageMonitor* const monitor_;
 
   absl::Mutex streams_mu_;
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(streams_mu_);
   absl::flat_hash_set<AttachStream*> attach_streams_ ABSL_GUARDED_BY(streams_mu_);
+  absl::flat_hash_set<MonitorStream*> monitor_streams_ ABSL_GUARDED_BY(streams_mu_);
 };
 
 }  // namespace edge::router

@@ -37,6 +37,20 @@ RouterMetrics::RouterMetrics(MetricsRegistry* registry)
           "edge_router_store_errors_total",
           "Failed store calls of the configuration follower, by operation (logged at warn; "
           "retried with backoff).",
-          {"operation"})) {}
+          {"operation"})),
+      deliveries(registry->AddCounter("edge_router_deliveries_total",
+                                      "Queue entries acknowledged by their endpoint.")),
+      delivery_failures(registry->AddCounter(
+          "edge_router_delivery_failures_total",
+          "Deliveries that failed transiently (not delivered): rewound and retried after a "
+          "pause.")),
+      rejected_deliveries(registry->AddCounter(
+          "edge_router_rejected_deliveries_total",
+          "Queue entries their endpoint refused for good: dropped (logged at warn).")),
+      monitor_streams(
+          registry->AddGauge("edge_router_monitor_streams", "Monitor streams open now.")),
+      monitor_dropped_messages(registry->AddCounter(
+          "edge_router_monitor_dropped_messages_total",
+          "Routed messages not sent to a Monitor stream because its buffer was full.")) {}
 
 }  // namespace edge::router

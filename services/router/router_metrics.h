@@ -29,6 +29,15 @@ struct RouterMetrics {
   Gauge& config_desired_version;       // desired version of the configuration in force
   Gauge& routes;                       // routes in force
   CounterFamily<1>& store_errors;      // follower's failed store calls, by operation
+
+  // Delivery (every endpoint's executors).
+  Counter& deliveries;           // entries acknowledged by their endpoint
+  Counter& delivery_failures;    // transient failures: rewound and retried after a pause
+  Counter& rejected_deliveries;  // refused for good by the endpoint: dropped (logged at warn)
+
+  // Monitor.
+  Gauge& monitor_streams;             // Monitor streams open now
+  Counter& monitor_dropped_messages;  // not sent to a Monitor stream whose buffer was full
 };
 
 }  // namespace edge::router

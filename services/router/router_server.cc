@@ -8,8 +8,10 @@
 #include "services/router/delivery.h"
 #include "services/router/desired_follower.h"
 #include "services/router/hub_link.h"
+#include "services/router/monitor.h"
 #include "services/router/router_grpc_service.h"
 #include "services/router/router_metrics.h"
+#include "services/router/upstream_sink.h"
 
 namespace edge::router {
 namespace {
@@ -50,6 +52,8 @@ absl::StatusOr<RouterOptions> RouterOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(
       options.delivery.replay_window,
       section.GetSeconds("replay_window_seconds", absl::Seconds(10), absl::ZeroDuration()));
+  ASSIGN_OR_RETURN(int64_t passed_over, section.GetInt("priority_max_passed_over", 10, 1, 1000));
+  options.delivery.max_passed_over = static_cast<int>(passed_over);
   ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
                                                               absl::Seconds(5), absl::Seconds(0)));
   ASSIGN_OR_RETURN(options.metrics_http, MetricsHttpOptionsFromSection(section));
@@ -70,9 +74,12 @@ absl::Status RunRouter(const ServiceContext& context) {
   RouterMetrics metrics(&metrics_registry);
   ActiveRoutes routes(&metrics);
   HubLink hub;
-  DeliveryManager delivery(store, &hub, options.delivery);
-  RouterGrpcService service(store, twin_id, options.store_retry, &routes, &metrics, &hub,
-                            &delivery);
+  // The upstream link is its own issue: until then `$upstream` queues wait for their TTL.
+  NoUpstreamLinkSink upstream;
+  DeliveryManager delivery(store, &hub, &upstream, options.delivery, &metrics);
+  RoutedMessageMonitor monitor(&metrics);
+  RouterGrpcService service(store, twin_id, options.store_retry, &routes, &metrics, &hub, &delivery,
+                            &monitor);
   DesiredFollower follower(store, twin_id, options.store_retry, &routes, &metrics);
   ServiceRunner runner("router", options.listen, options.shutdown_grace);
   runner.SetMetrics(&metrics_registry, options.metrics_http);
@@ -82,6 +89,7 @@ absl::Status RunRouter(const ServiceContext& context) {
   runner.WaitForTermination();
   service.EndStreams();
   hub.Interrupt();
+  upstream.Interrupt();
   delivery.Stop();
   runner.Shutdown();
   return absl::OkStatus();

@@ -19,15 +19,16 @@ struct RouterOptions {
   ListenAddress store;
   // Pacing of store calls retried after a transient failure (appends, the watch, state).
   RetryPolicy store_retry;
-  // Delivery to module inputs: delivery_window, replay_window_seconds,
-  // delivery_retry_initial_seconds, delivery_retry_max_seconds.
+  // Delivery to every endpoint: delivery_window, replay_window_seconds,
+  // delivery_retry_initial_seconds, delivery_retry_max_seconds, priority_max_passed_over.
   DeliveryOptions delivery;
   absl::Duration shutdown_grace = absl::Seconds(5);
   MetricsHttpOptions metrics_http;  // metrics_port, metrics_address (see service_runner.h)
 
   // [device], [store] listen and [router]: listen, store_retry_initial_seconds,
   // store_retry_max_seconds, delivery_window, replay_window_seconds,
-  // delivery_retry_initial_seconds, delivery_retry_max_seconds, shutdown_grace_seconds,
+  // delivery_retry_initial_seconds, delivery_retry_max_seconds, priority_max_passed_over,
+  // shutdown_grace_seconds,
   // metrics_port, metrics_address. INVALID_ARGUMENT naming the key for a bad or unknown one.
   static absl::StatusOr<RouterOptions> FromConfig(const Config& config,
                                                   const std::filesystem::path& edge_home);

@@ -1,11 +1,14 @@
 // `edgectl route list|set|test` against the real edge-store and edge-router.
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "edge/router/v1/router.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -54,8 +57,22 @@ class RouteCommandsTest : public ::testing::Test {
     return path.string();
   }
 
+  // Sets kRoutes and waits until the router has them in force.
+  void SetRoutes() {
+    ASSERT_TRUE(Edgectl({"route", "set", WriteFile("routes.json", kRoutes)}).ExitedWith(0));
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!absl::StrContains(Edgectl({"route", "list"}).output, "hotAlerts")) {
+      ASSERT_LT(absl::Now(), deadline) << "the routes never came into force";
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  }
+
   // One message from module sensor through the router's Ingest, as the hub sends it.
-  void AppendThroughRouter() {
+  void AppendThroughRouter() { AppendThroughRouter("sensor", "", "{}"); }
+
+  // One JSON message from `module` (on `output`, when not empty) through the router's Ingest.
+  void AppendThroughRouter(const std::string& module, const std::string& output,
+                           const std::string& body) {
     auto stub = router::v1::Router::NewStub(router_.Channel());
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -67,8 +84,11 @@ class RouteCommandsTest : public ::testing::Test {
     common::v1::Message* message = batch->add_messages();
     message->mutable_source()->set_kind(common::v1::MESSAGE_KIND_TELEMETRY);
     message->mutable_source()->set_device_id("edge-device");
-    message->mutable_source()->set_module_id("sensor");
-    message->set_body("{}");
+    message->mutable_source()->set_module_id(module);
+    message->mutable_source()->set_output_name(output);
+    (*message->mutable_system_properties())["contentType"] = "application/json";
+    (*message->mutable_system_properties())["contentEncoding"] = "utf-8";
+    message->set_body(body);
     stream->Write(request);
     router::v1::IngestResponse response;
     stream->Read(&response);
@@ -158,6 +178,59 @@ TEST_F(RouteCommandsTest, EndpointListShowsQueuesAndWhatIsDoneWithThem) {
   EXPECT_THAT(list.output, HasSubstr("BrokeredEndpoint(\"/modules/filter/inputs/input1\")"));
   EXPECT_THAT(list.output, HasSubstr("no hub attached"));
   EXPECT_THAT(list.output, HasSubstr("DEPTH"));
+}
+
+TEST_F(RouteCommandsTest, UpstreamQueuesStayQueuedAndSayThereIsNoUpstreamLink) {
+  SetRoutes();
+  AppendThroughRouter("filter", "alert", R"({"temperature": 35})");
+  AppendThroughRouter("filter", "alert", R"({"temperature": 36})");
+
+  Finished list;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  do {
+    list = Edgectl({"endpoint", "list"});
+    if (absl::StrContains(list.output, "no upstream link configured")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  } while (absl::Now() < deadline);
+
+  EXPECT_TRUE(list.ExitedWith(0)) << list.output;
+  EXPECT_THAT(list.output,
+              ::testing::ContainsRegex(
+                  R"(\$upstream +0 +2 .* 0 +no upstream link configured +no upstream)"));
+}
+
+TEST_F(RouteCommandsTest, MonitorPrintsALinePerMessageRoutedToTheEndpoint) {
+  SetRoutes();
+  std::atomic<bool> done{false};
+  Finished monitor;
+  std::thread watcher([&] {
+    monitor = Edgectl({"monitor", "--endpoint", "$upstream", "--count", "2", "--timeout", "10"});
+    done = true;
+  });
+  // Traffic until the monitor has seen two messages for $upstream: the sensor's go elsewhere.
+  for (int i = 0; !done && i < 200; ++i) {
+    AppendThroughRouter("sensor", "", R"({"temperature": 20})");
+    AppendThroughRouter("filter", "alert", R"({"temperature": 40})");
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  watcher.join();
+
+  ASSERT_TRUE(monitor.ExitedWith(0)) << monitor.output;
+  std::vector<std::string> lines = absl::StrSplit(monitor.output, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << monitor.output;
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, HasSubstr("edge-device/filter /messages/modules/filter/outputs/alert/ -> "
+                                "$upstream priority 0 [hotAlerts]"));
+    EXPECT_THAT(line, HasSubstr("$contentType=application/json"));
+    EXPECT_THAT(line, HasSubstr(R"("{\"temperature\": 40}")"));
+  }
+}
+
+TEST_F(RouteCommandsTest, MonitorExitsOneWhenTooFewMessagesCameInTime) {
+  Finished monitor = Edgectl({"monitor", "--count", "1", "--timeout", "0.5"});
+
+  EXPECT_TRUE(monitor.ExitedWith(1)) << monitor.output;
+  EXPECT_THAT(monitor.output, HasSubstr("only 0 of 1 messages"));
 }
 
 TEST_F(RouteCommandsTest, ARouterThatIsDownIsSaidToBeUnreachable) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "edge/metrics/v1/metrics.grpc.pb.h"
 #include "edge/router/v1/router.grpc.pb.h"
 #include "edge/store/v1/store.grpc.pb.h"
 #include "gmock/gmock.h"
@@ -59,6 +61,7 @@ class FakeHub {
 
   void Present(const std::vector<std::string>& modules) {
     v1::AttachRequest request;
+    request.mutable_presence();  // an empty set is a presence too
     for (const std::string& m : modules) request.mutable_presence()->add_modules(m);
     stream_->Write(request);
   }
@@ -98,6 +101,19 @@ class FakeHub {
   std::vector<v1::Delivery> received_ ABSL_GUARDED_BY(mu_);
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// Acknowledges every delivery as it arrives until `count` have come (or 10 s passed); returns
+// them all.
+std::vector<v1::Delivery> AckUntil(FakeHub& hub, size_t count) {
+  size_t answered = 0;
+  std::vector<v1::Delivery> got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (answered < count && absl::Now() < deadline) {
+    got = hub.WaitFor(answered + 1, absl::Milliseconds(200));
+    for (; answered < got.size(); ++answered) hub.Answer(got[answered].delivery_id(), true);
+  }
+  return hub.Received();
+}
 
 std::vector<std::string> Bodies(const std::vector<v1::Delivery>& deliveries,
                                 const std::string& module) {
@@ -140,6 +156,59 @@ class AttachTest : public ::testing::Test {
       if (q.queue().endpoint() == endpoint) return q.depth();
     }
     return 0;
+  }
+
+  // The router's stats of every queue of `endpoint`, by priority (-1: the default priority).
+  std::map<int, v1::EndpointQueueStats> Stats(const std::string& endpoint) {
+    grpc::ClientContext context;
+    v1::EndpointStatsRequest request;
+    request.set_endpoint(endpoint);
+    v1::EndpointStatsResponse response;
+    grpc::Status status = router_stub_->EndpointStats(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::map<int, v1::EndpointQueueStats> by_priority;
+    for (const v1::EndpointQueueStats& q : response.queues()) {
+      by_priority[q.has_priority() ? static_cast<int>(q.priority()) : -1] = q;
+    }
+    return by_priority;
+  }
+
+  // Waits until `done(Stats(endpoint))` holds; false after 10 s.
+  bool WaitForStats(const std::string& endpoint,
+                    const std::function<bool(std::map<int, v1::EndpointQueueStats>&)>& done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (true) {
+      std::map<int, v1::EndpointQueueStats> stats = Stats(endpoint);
+      if (done(stats)) return true;
+      if (absl::Now() > deadline) {
+        for (const auto& [priority, q] : stats) {
+          ADD_FAILURE() << "priority " << priority << ": " << q.DebugString();
+        }
+        return false;
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
+  // Waits until the store has sent `count` entries on ReadQueue streams in total (the executors
+  // hold what they read while their module is absent); false after 10 s.
+  bool WaitForStoreReads(int count) {
+    auto metrics = metrics::v1::Metrics::NewStub(store_.Channel());
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      grpc::ClientContext context;
+      metrics::v1::GetMetricsResponse response;
+      if (metrics->GetMetrics(&context, metrics::v1::GetMetricsRequest(), &response).ok()) {
+        const std::string key = "edge_store_read_entries_total ";
+        const size_t at = response.text().find("\n" + key);
+        if (at != std::string::npos &&
+            std::stoll(response.text().substr(at + 1 + key.size())) >= count) {
+          return true;
+        }
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return false;
   }
 
   bool WaitForDepth(const std::string& endpoint, uint64_t depth) {
@@ -275,6 +344,7 @@ TEST_F(AttachTest, EndpointStatsSayWhatEachQueueIsDoing) {
   EXPECT_EQ(by_endpoint[kInputB].depth(), 0u);
   EXPECT_THAT(by_endpoint[kInputB].last_error(),
               ::testing::HasSubstr("not delivered to module B: module not connected"));
+  EXPECT_EQ(by_endpoint[kInputB].rejected(), 0u);
   EXPECT_EQ(by_endpoint[kInputC].state(), "waiting for module C");
   EXPECT_EQ(by_endpoint[kInputC].depth(), 3u);
   EXPECT_GT(by_endpoint[kInputC].oldest_appended_unix_ms(), 0);
@@ -316,6 +386,92 @@ TEST_F(AttachTest, AStoreKilledMidDeliveryLosesNothing) {
     EXPECT_NE(std::find(seen.begin(), seen.end(), body), seen.end()) << body;
   }
   std::printf("%zu deliveries for 20 messages across a store kill\n", seen.size());
+}
+
+// Priorities: one queue per endpoint × priority, the better one served first.
+TEST_F(AttachTest, HigherPriorityIsDeliveredFirstWhenTheModuleAppears) {
+  Start("replay_window_seconds = 0\n");
+  // The default priority is appended first: store order is not what decides.
+  Append(AppendBuilder().Messages(5, "low", {Queue(kInputB)}));
+  Append(AppendBuilder().Messages(5, "high", {Queue(kInputB, 0)}));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({});
+  ASSERT_TRUE(WaitForStats(kInputB, [](auto& stats) {
+    return stats.size() == 2 && stats[0].state() == "waiting for module B" &&
+           stats[-1].state() == "waiting for module B";
+  }));
+  ASSERT_TRUE(WaitForStoreReads(10));  // both executors hold their queue (they read while waiting)
+
+  hub.Present({"B"});
+
+  EXPECT_THAT(Bodies(AckUntil(hub, 10), "B"),
+              ElementsAre("high0", "high1", "high2", "high3", "high4", "low0", "low1", "low2",
+                          "low3", "low4"));
+}
+
+TEST_F(AttachTest, ALowerPriorityStillProgressesUnderASteadyHigherPriorityLoad) {
+  Start("replay_window_seconds = 0\ndelivery_window = 1\npriority_max_passed_over = 5\n");
+  Append(AppendBuilder().Messages(3, "low", {Queue(kInputB, 7)}));
+  Append(AppendBuilder().Messages(200, "high", {Queue(kInputB, 1)}));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({});
+  ASSERT_TRUE(WaitForStats(kInputB, [](auto& stats) { return stats.size() == 2; }));
+  ASSERT_TRUE(WaitForStoreReads(3 + 64));  // the low queue and a first page of the high one
+
+  hub.Present({"B"});
+  std::vector<v1::Delivery> got = AckUntil(hub, 40);
+
+  // One slot in every six goes to the waiting lower priority: its three are among the first 40
+  // deliveries, long before the 200 of the higher priority are through.
+  std::vector<std::string> bodies = Bodies(got, "B");
+  ASSERT_GE(bodies.size(), 40u);
+  bodies.resize(40);
+  EXPECT_EQ(std::count_if(bodies.begin(), bodies.end(),
+                          [](const std::string& b) { return b.rfind("low", 0) == 0; }),
+            3)
+      << ::testing::PrintToString(bodies);
+  EXPECT_EQ(bodies.front(), "high0");
+}
+
+// TTL: an entry that expires before its module appears is counted and never sent.
+TEST_F(AttachTest, AnEntryWhoseTtlPassesWhileItsModuleIsAbsentIsCountedAsExpired) {
+  Start("replay_window_seconds = 0\n");
+  Append(AppendBuilder()
+             .Message("short", {Queue(kInputB)}, /*ttl_seconds=*/1)
+             .Message("forever", {Queue(kInputB)}, /*ttl_seconds=*/0));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({});
+
+  ASSERT_TRUE(WaitForStats(kInputB, [](auto& stats) {
+    return stats[-1].expired() == 1 && stats[-1].state() == "waiting for module B";
+  })) << Stats(kInputB)[-1].DebugString();
+  hub.Present({"B"});
+
+  EXPECT_THAT(Bodies(AckUntil(hub, 1), "B"), ElementsAre("forever"));
+  EXPECT_TRUE(WaitForDepth(kInputB, 0));
+  EXPECT_EQ(Stats(kInputB)[-1].expired(), 1u);
+  EXPECT_THAT(Bodies(hub.Received(), "B"), ElementsAre("forever"));
+}
+
+// $upstream has an executor too; without an upstream link its queues wait (until their TTL).
+TEST_F(AttachTest, UpstreamQueuesWaitForAnUpstreamLinkAndSaySo) {
+  Start("");
+  Append(AppendBuilder()
+             .Messages(2, "up", {Queue("$upstream")})
+             .Messages(1, "hot", {Queue("$upstream", 0)}));
+  FakeHub hub(*router_stub_, "hub-1");
+  hub.Present({"B"});
+
+  ASSERT_TRUE(WaitForStats("$upstream", [](auto& stats) {
+    return stats.size() == 2 && stats[-1].state() == "no upstream link configured" &&
+           stats[0].state() == "no upstream link configured";
+  }));
+  std::map<int, v1::EndpointQueueStats> stats = Stats("$upstream");
+  EXPECT_EQ(stats[-1].last_error(), "no upstream link configured");
+  EXPECT_EQ(stats[-1].depth(), 2u);
+  EXPECT_EQ(stats[0].depth(), 1u);
+  EXPECT_EQ(stats[-1].delivered(), 0u);
+  EXPECT_THAT(hub.Received(), IsEmpty());
 }
 
 TEST_F(AttachTest, TheFirstRequestMustBeHello) {

@@ -517,5 +517,112 @@ TEST_F(RouterTest, KillingTheRouterMidStreamLosesNoAckedBatch) {
               static_cast<unsigned long long>(sent_through.load()));
 }
 
+// Monitor: a server stream of what is routed, from the moment the stream's initial metadata comes.
+class MonitorClient {
+ public:
+  MonitorClient(v1::Router::Stub& stub, const std::string& endpoint, uint32_t buffer = 0) {
+    context_.set_deadline(In(std::chrono::seconds(30)));
+    v1::MonitorRequest request;
+    request.set_endpoint(endpoint);
+    request.set_buffer(buffer);
+    reader_ = stub.Monitor(&context_, request);
+    reader_->WaitForInitialMetadata();  // subscribed
+  }
+  ~MonitorClient() {
+    context_.TryCancel();
+    v1::MonitorResponse ignored;
+    while (reader_->Read(&ignored)) {
+    }
+    reader_->Finish();
+  }
+  bool Read(v1::MonitorResponse* response) { return reader_->Read(response); }
+
+ private:
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::MonitorResponse>> reader_;
+};
+
+TEST_F(RouterTest, MonitorShowsEachRoutedMessageWithItsQueuesAndRoutes) {
+  WaitForStatus(WriteDesired(ModuleAndUpstreamRoutes()));
+  MonitorClient monitor(*router_stub_, "");
+  IngestClient ingest(*router_stub_);
+  common::v1::Message from_a = ModuleMessage("A", "o", "m1");
+  (*from_a.mutable_application_properties())["temp"] = "31";
+  ASSERT_TRUE(
+      ingest.Exchange(Batch("j1", 1, {from_a, TwinChange("leaf"), DeviceMessage("leaf", "d")}))
+          .has_ack());
+
+  v1::MonitorResponse first;
+  ASSERT_TRUE(monitor.Read(&first));
+  ASSERT_TRUE(first.has_message()) << first.DebugString();
+  EXPECT_EQ(first.message().source_path(), "/messages/modules/A/outputs/o/");
+  EXPECT_EQ(first.message().source().module_id(), "A");
+  EXPECT_THAT(first.message().routes(), ElementsAre("toB", "up"));
+  ASSERT_EQ(first.message().destinations_size(), 2);
+  EXPECT_EQ(first.message().destinations(0).endpoint(), kModuleBInput);
+  EXPECT_EQ(first.message().destinations(1).endpoint(), "$upstream");
+  EXPECT_EQ(first.message().application_properties().at("temp"), "31");
+  EXPECT_EQ(first.message().body_preview(), "m1");
+  EXPECT_EQ(first.message().sequence(), 1u);
+  EXPECT_GT(first.message().routed_unix_ms(), 0);
+  // The twin change matched no route: it is not a routed message.
+  v1::MonitorResponse second;
+  ASSERT_TRUE(monitor.Read(&second));
+  EXPECT_EQ(second.message().body_preview(), "d");
+  EXPECT_EQ(second.message().sequence(), 3u);
+  EXPECT_THAT(second.message().routes(), ElementsAre("up"));
+}
+
+TEST_F(RouterTest, MonitorFilteredByEndpointGetsOnlyWhatWasRoutedThere) {
+  WaitForStatus(WriteDesired(ModuleAndUpstreamRoutes()));
+  MonitorClient monitor(*router_stub_, kModuleBInput);
+  IngestClient ingest(*router_stub_);
+  ASSERT_TRUE(ingest
+                  .Exchange(Batch("j1", 1,
+                                  {DeviceMessage("leaf", "d1"), ModuleMessage("A", "o", "a1"),
+                                   DeviceMessage("leaf", "d2"), ModuleMessage("A", "o", "a2")}))
+                  .has_ack());
+
+  v1::MonitorResponse response;
+  ASSERT_TRUE(monitor.Read(&response));
+  EXPECT_EQ(response.message().body_preview(), "a1");
+  ASSERT_TRUE(monitor.Read(&response));
+  EXPECT_EQ(response.message().body_preview(), "a2");
+}
+
+TEST_F(RouterTest, ASlowMonitorLosesMessagesButNeverSlowsIngest) {
+  WaitForStatus(WriteDesired(ModuleAndUpstreamRoutes()));
+  MonitorClient monitor(*router_stub_, "", /*buffer=*/5);
+  constexpr int kBatches = 20;
+  constexpr int kBatchSize = 500;
+  const std::string body(1000, 'x');
+  {
+    // Nobody reads the monitor meanwhile: every batch is still acked.
+    IngestClient ingest(*router_stub_);
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<common::v1::Message> messages(kBatchSize, DeviceMessage("leaf", body));
+      v1::IngestResponse response = ingest.Exchange(
+          Batch("j1", 1 + static_cast<uint64_t>(b) * kBatchSize, std::move(messages)));
+      ASSERT_TRUE(response.has_ack()) << response.DebugString();
+    }
+  }
+
+  // What the monitor got and what it was told it missed add up to everything routed.
+  uint64_t messages = 0;
+  uint64_t dropped = 0;
+  v1::MonitorResponse response;
+  while (messages + dropped < kBatches * kBatchSize && monitor.Read(&response)) {
+    if (response.has_dropped()) {
+      dropped += response.dropped().count();
+    } else {
+      ++messages;
+    }
+  }
+  EXPECT_EQ(messages + dropped, static_cast<uint64_t>(kBatches * kBatchSize));
+  EXPECT_GT(dropped, 0u);
+  EXPECT_THAT(RouterMetrics(),
+              ::testing::ContainsRegex("edge_router_monitor_dropped_messages_total [1-9]"));
+}
+
 }  // namespace
 }  // namespace edge::router

@@ -40,6 +40,17 @@ TEST(RouterOptionsTest, KeysAreRead) {
   EXPECT_EQ(options->store_retry.max, absl::Seconds(1));
 }
 
+TEST(RouterOptionsTest, PriorityMaxPassedOverIsReadAndBounded) {
+  absl::StatusOr<RouterOptions> options = FromText("[router]\npriority_max_passed_over = 3\n");
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->delivery.max_passed_over, 3);
+  EXPECT_EQ(FromText("").value().delivery.max_passed_over, 10);
+
+  absl::StatusOr<RouterOptions> zero = FromText("[router]\npriority_max_passed_over = 0\n");
+  EXPECT_EQ(zero.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(zero.status().message(), HasSubstr("router.priority_max_passed_over"));
+}
+
 TEST(RouterOptionsTest, UnknownKeyIsNamed) {
   absl::StatusOr<RouterOptions> options = FromText("[router]\nroutes = 1\n");
   EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);

@@ -187,9 +187,11 @@ listen = "unix"
 # Store calls that fail transiently are retried after this delay, doubling up to the maximum.
 store_retry_initial_seconds = 0.05
 store_retry_max_seconds = 5
-# Delivery to module inputs: deliveries in flight per queue; how long an acknowledged delivery
-# stays re-deliverable to a restarted hub; the pause after "not delivered", doubling.
+# Delivery: deliveries in flight per endpoint (shared by its priority queues, better priorities
+# first; a worse queue passed over this many times gets the next slot); how long an acknowledged
+# delivery stays re-deliverable to a restarted hub; the pause after a failed delivery, doubling.
 delivery_window = 100
+priority_max_passed_over = 10
 replay_window_seconds = 10
 delivery_retry_initial_seconds = 1
 delivery_retry_max_seconds = 60

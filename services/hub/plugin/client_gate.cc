@@ -132,8 +132,12 @@ bool ClientGate::AllowAccess(const void* connection, absl::string_view topic, Ac
     case AclAccess::kSubscribe:
       if (IsAllowedSubscription(client->identity, topic)) {
         // Both module filters §2 allows other than $iothub/... cover the module's inputs.
-        if (client->identity.is_module() && !absl::StartsWith(topic, "$iothub/") &&
-            !client->inputs_subscribed) {
+        if (topic == "$iothub/twin/PATCH/properties/desired/#") {
+          client->desired_subscribed = true;
+        } else if (topic == "$iothub/methods/POST/#") {
+          client->methods_subscribed = true;
+        } else if (client->identity.is_module() && !absl::StartsWith(topic, "$iothub/") &&
+                   !client->inputs_subscribed) {
           client->inputs_subscribed = true;
           presence_changed_ = true;
         }

@@ -60,6 +60,10 @@ struct ClientState {
   // A module subscribed to its inputs (by SUBSCRIBE, or a restored session's subscriptions): it
   // is "present" for the router (DESIGN.md "Attach contract").
   bool inputs_subscribed = false;
+  // Subscribed to `$iothub/twin/PATCH/properties/desired/#`: desired changes are pushed to it.
+  bool desired_subscribed = false;
+  // Subscribed to `$iothub/methods/POST/#`: it can be invoked.
+  bool methods_subscribed = false;
 };
 
 class ClientGate {

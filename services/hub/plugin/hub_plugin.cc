@@ -120,11 +120,17 @@ HubPlugin::HubPlugin(PluginOptions options, BrokerApi* broker)
       ingest_refused_(metrics_.AddCounterFamily<1>(
           "edge_hub_ingest_refused_total",
           "Publishes the ingest journal could not take (the client was disconnected without a "
-          "PUBACK), by reason: journal_full, write_error.",
+          "PUBACK; twin change notifications: dropped), by reason: journal_full, write_error, "
+          "twin_notification.",
           {"reason"})),
       ingested_(
           metrics_.AddCounter("edge_hub_ingested_messages_total",
                               "Telemetry and module messages written to the ingest journal.")),
+      twin_requests_(metrics_.AddCounter("edge_hub_twin_requests_total",
+                                         "Twin GET and reported PATCH requests from clients.")),
+      desired_pushed_(
+          metrics_.AddCounter("edge_hub_desired_pushes_total",
+                              "Desired-property changes pushed to subscribed clients.")),
       delivered_(metrics_.AddCounter("edge_hub_delivered_messages_total",
                                      "Module-input deliveries handed to the broker.")),
       not_delivered_(metrics_.AddCounterFamily<1>(
@@ -152,14 +158,21 @@ absl::StatusOr<std::unique_ptr<HubPlugin>> HubPlugin::Start(PluginOptions option
     RETURN_IF_ERROR(plugin->runner_->Start({plugin->grpc_service_.get()}));
     if (!plugin->options_.store_target.empty()) {
       HubPlugin* self = plugin.get();
+      std::shared_ptr<grpc::Channel> store = LocalServiceChannel(self->options_.store_target);
       plugin->identity_watcher_ = std::make_unique<IdentityWatcher>(
-          LocalServiceChannel(self->options_.store_target),
-          DataDir(self->options_.edge_home) / "hub-identities.cache",
+          store, DataDir(self->options_.edge_home) / "hub-identities.cache",
           [self](std::shared_ptr<const IdentityTable> table) {
             self->RunOnBroker([self, table = std::move(table)](absl::Duration) {
               self->gate_.SetIdentities(table);
             });
+          },
+          [self](const store::v1::Change& change) {
+            self->RunOnBroker([self, change](absl::Duration) { self->PushDesired(change); });
           });
+      plugin->twins_ = std::make_unique<TwinRequests>(store, [self](TwinAnswer answer) {
+        auto shared = std::make_shared<TwinAnswer>(std::move(answer));
+        self->RunOnBroker([self, shared](absl::Duration) { self->AnswerTwin(*shared); });
+      });
       plugin->identity_watcher_->Start();
     }
     if (!plugin->options_.router_target.empty()) RETURN_IF_ERROR(plugin->StartMessagePath());
@@ -228,19 +241,66 @@ PublishVerdict HubPlugin::OnMessage(const void* connection, absl::string_view to
   if (gate_.CheckPublish(connection, topic, payload, qos, &accepted) != PublishVerdict::kAccept) {
     return PublishVerdict::kDisconnect;
   }
-  if (journal_ == nullptr || (accepted.kind != ClientTopicKind::kDeviceTelemetry &&
-                              accepted.kind != ClientTopicKind::kModuleMessage)) {
-    return PublishVerdict::kAccept;
+  const ClientState& client = *gate_.Find(connection);
+  switch (accepted.kind) {
+    case ClientTopicKind::kDeviceTelemetry:
+    case ClientTopicKind::kModuleMessage:
+      return journal_ == nullptr ? PublishVerdict::kAccept : Ingest(client, accepted, payload);
+    case ClientTopicKind::kTwinGet:
+      if (twins_ != nullptr) {
+        twin_requests_.Increment();
+        twins_->Get(client.client_id, client.identity.ToString(), accepted.request_id);
+      }
+      return PublishVerdict::kAccept;
+    case ClientTopicKind::kTwinReportedPatch:
+      if (twins_ != nullptr) {
+        twin_requests_.Increment();
+        twins_->PatchReported(client.client_id, client.identity.ToString(), accepted.request_id,
+                              std::string(payload));
+      }
+      return PublishVerdict::kAccept;
+    case ClientTopicKind::kMethodResponse:
+      return PublishVerdict::kAccept;
   }
-  return Ingest(*gate_.Find(connection), accepted, payload);
+  return PublishVerdict::kAccept;
+}
+
+absl::StatusOr<uint64_t> HubPlugin::Journal(const common::v1::Message& message) {
+  if (journal_ == nullptr) return absl::FailedPreconditionError("no router configured");
+  return journal_->Append(message);
+}
+
+std::string HubPlugin::NextEdgeMessageId() {
+  return absl::StrCat(instance_id_.substr(0, 12), "-", ++messages_accepted_);
+}
+
+void HubPlugin::AnswerTwin(const TwinAnswer& answer) {
+  if (!broker_->Publish(answer.client_id, answer.topic, answer.body)) {
+    spdlog::warn("hub: the broker refused the twin answer to \"{}\"", answer.client_id);
+  }
+  if (!answer.patched_version.has_value()) return;
+  absl::StatusOr<IdentityId> identity = IdentityId::Parse(answer.twin_id);
+  if (!identity.ok()) return;
+  absl::StatusOr<uint64_t> journaled = Journal(TwinChangeNotification(
+      *identity, answer.patch_json, *answer.patched_version, absl::Now(), NextEdgeMessageId()));
+  if (!journaled.ok() && journal_ != nullptr) {
+    ingest_refused_.WithLabels({"twin_notification"}).Increment();
+    spdlog::warn("hub: the twin change notification of {} version {} is dropped: {}",
+                 answer.twin_id, *answer.patched_version, journaled.status().message());
+  }
+}
+
+void HubPlugin::PushDesired(const store::v1::Change& change) {
+  const ClientState* client = gate_.FindIdentity(change.id());
+  if (client == nullptr || !client->desired_subscribed) return;
+  auto [topic, body] = DesiredPush(change);
+  if (broker_->Publish(client->client_id, topic, body)) desired_pushed_.Increment();
 }
 
 PublishVerdict HubPlugin::Ingest(const ClientState& client, const ClientTopic& topic,
                                  absl::string_view payload) {
-  common::v1::Message message =
-      IngestMessage(client, topic, payload, absl::Now(),
-                    absl::StrCat(instance_id_.substr(0, 12), "-", ++messages_accepted_));
-  absl::StatusOr<uint64_t> sequence = journal_->Append(message);
+  absl::StatusOr<uint64_t> sequence =
+      Journal(IngestMessage(client, topic, payload, absl::Now(), NextEdgeMessageId()));
   if (sequence.ok()) {
     ingested_.Increment();
     return PublishVerdict::kAccept;
@@ -316,9 +376,10 @@ bool HubPlugin::RunOnBroker(BrokerWorkQueue::Task task) {
 void HubPlugin::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  // The watcher and the Attach link post to the queue: stopped first, so nothing arrives after it
-  // closed.
+  // The watcher, the twin calls and the Attach link post to the queue: stopped first, so nothing
+  // arrives after it closed.
   if (identity_watcher_ != nullptr) identity_watcher_->Stop();
+  twins_.reset();
   if (attach_ != nullptr) attach_->Stop();
   queue_.RunAndClose();
   if (streamer_ != nullptr) streamer_->Stop();

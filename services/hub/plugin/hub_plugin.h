@@ -43,6 +43,7 @@
 #include "services/hub/plugin/identity_watcher.h"
 #include "services/hub/plugin/ingest_journal.h"
 #include "services/hub/plugin/ingest_streamer.h"
+#include "services/hub/plugin/twin_requests.h"
 #include "services/hub/plugin/wake_client.h"
 
 namespace edge::hub {
@@ -126,6 +127,14 @@ class HubPlugin {
                         absl::string_view payload);
   // Broker thread: publishes one delivery to its module client and reports the result.
   void Deliver(const router::v1::Delivery& delivery, uint64_t session);
+  // Broker thread: a twin answer to its client; a successful reported patch is also routed as a
+  // twin change notification.
+  void AnswerTwin(const TwinAnswer& answer);
+  // Broker thread: a desired change pushed to its client when it subscribed to them.
+  void PushDesired(const store::v1::Change& change);
+  // Broker thread: appends to the journal (when there is one); the error when it cannot.
+  absl::StatusOr<uint64_t> Journal(const common::v1::Message& message);
+  std::string NextEdgeMessageId();
 
   const PluginOptions options_;
   BrokerApi* const broker_;
@@ -138,8 +147,11 @@ class HubPlugin {
   WakeClient wake_;
   ClientGate gate_;
   std::unique_ptr<IdentityWatcher> identity_watcher_;
+  std::unique_ptr<TwinRequests> twins_;
   CounterFamily<1>& ingest_refused_;
   Counter& ingested_;
+  Counter& twin_requests_;
+  Counter& desired_pushed_;
   Counter& delivered_;
   CounterFamily<1>& not_delivered_;
   uint64_t messages_accepted_ = 0;  // broker thread: numbers edge message ids

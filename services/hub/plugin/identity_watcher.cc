@@ -19,10 +19,12 @@ constexpr RetryPolicy kRetry{.initial = absl::Milliseconds(200), .max = absl::Se
 }  // namespace
 
 IdentityWatcher::IdentityWatcher(std::shared_ptr<grpc::Channel> store,
-                                 std::filesystem::path cache_file, Publish publish)
+                                 std::filesystem::path cache_file, Publish publish,
+                                 DesiredChanged desired)
     : channel_(std::move(store)),
       cache_file_(std::move(cache_file)),
-      publish_(std::move(publish)) {}
+      publish_(std::move(publish)),
+      desired_(std::move(desired)) {}
 
 IdentityWatcher::~IdentityWatcher() { Stop(); }
 
@@ -104,6 +106,7 @@ bool IdentityWatcher::WatchOnce() {
   context.set_wait_for_ready(true);
   store::v1::WatchRequest request;
   request.add_kinds(store::v1::CHANGE_KIND_IDENTITY);
+  if (desired_ != nullptr) request.add_kinds(store::v1::CHANGE_KIND_TWIN_DESIRED);
   request.set_from_sequence(cursor_);
   in_snapshot_ = false;
   snapshot_.clear();
@@ -123,7 +126,15 @@ bool IdentityWatcher::WatchOnce() {
 }
 
 bool IdentityWatcher::Apply(const store::v1::WatchResponse& response) {
+  bool identities_changed = false;
   for (const store::v1::Change& change : response.changes()) {
+    if (change.kind() == store::v1::CHANGE_KIND_TWIN_DESIRED) {
+      if (!change.snapshot() && desired_ != nullptr) {
+        desired_(change);
+        cursor_ = std::max(cursor_, change.sequence());
+      }
+      continue;
+    }
     if (change.kind() != store::v1::CHANGE_KIND_IDENTITY) continue;
     if (change.snapshot()) {
       in_snapshot_ = true;
@@ -135,6 +146,7 @@ bool IdentityWatcher::Apply(const store::v1::WatchResponse& response) {
     } else {
       identities_[change.id()] = change.identity();
     }
+    identities_changed = true;
     cursor_ = std::max(cursor_, change.sequence());
   }
   if (response.snapshot_end()) {
@@ -144,7 +156,7 @@ bool IdentityWatcher::Apply(const store::v1::WatchResponse& response) {
     cursor_ = response.snapshot_sequence();
     return true;
   }
-  return !in_snapshot_ && response.changes_size() > 0;
+  return !in_snapshot_ && identities_changed;
 }
 
 void IdentityWatcher::PublishAndCache() {

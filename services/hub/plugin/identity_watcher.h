@@ -8,6 +8,10 @@
 // unreachable the watch waits for it (wait-for-ready on a channel that reconnects within a second)
 // and the last table stays in force; a watch that ends is reopened after 0.2 s, backing off to 1 s.
 //
+// The same watch (one cursor) also carries twins' desired-property changes when `desired` is given:
+// each change after the start (not the snapshot) goes to it, for the hub to push to a connected
+// client. Changes made while the hub was down are passed on too when it resumes from its cache.
+//
 // Example:
 //   IdentityWatcher watcher(store_channel, DataDir(home) / "hub-identities.cache",
 //                           [&](auto table) { plugin.PostIdentities(std::move(table)); });
@@ -38,9 +42,11 @@ namespace edge::hub {
 class IdentityWatcher {
  public:
   using Publish = std::function<void(std::shared_ptr<const IdentityTable>)>;
+  // A desired-properties change of one twin (CHANGE_KIND_TWIN_DESIRED, PATCH or REPLACE).
+  using DesiredChanged = std::function<void(const store::v1::Change& change)>;
 
   IdentityWatcher(std::shared_ptr<grpc::Channel> store, std::filesystem::path cache_file,
-                  Publish publish);
+                  Publish publish, DesiredChanged desired = nullptr);
   ~IdentityWatcher();
 
   // Loads the cache (publishing its table at once when there is one; an unreadable cache is logged
@@ -64,6 +70,7 @@ class IdentityWatcher {
   const std::shared_ptr<grpc::Channel> channel_;
   const std::filesystem::path cache_file_;
   const Publish publish_;
+  const DesiredChanged desired_;
 
   // Watch-thread state.
   std::map<std::string, store::v1::Identity> identities_;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
 
 namespace edge::hub {
 
@@ -32,6 +33,26 @@ common::v1::Message IngestMessage(const ClientState& client, const ClientTopic& 
       client.method == AuthMethod::kX509 ? "x509Certificate" : "sasToken",
       R"(","issuer":"iothub"})");
   system["edgeHubOriginInterface"] = client.identity.is_module() ? "internal" : "downstream";
+  return message;
+}
+
+common::v1::Message TwinChangeNotification(const IdentityId& identity, absl::string_view patch_json,
+                                           int64_t version, absl::Time enqueued,
+                                           std::string edge_message_id) {
+  common::v1::Message message;
+  nlohmann::json body = nlohmann::json::parse(patch_json, nullptr, false);
+  if (!body.is_object()) body = nlohmann::json::object();
+  body["$version"] = version;
+  message.set_body(body.dump());
+  common::v1::Source& source = *message.mutable_source();
+  source.set_kind(common::v1::MESSAGE_KIND_TWIN_CHANGE_NOTIFICATION);
+  source.set_device_id(identity.device());
+  if (identity.is_module()) source.set_module_id(identity.module());
+  auto& system = *message.mutable_system_properties();
+  system["contentType"] = "application/json";
+  system["contentEncoding"] = "utf-8";
+  message.set_enqueued_time_unix_ms(absl::ToUnixMillis(enqueued));
+  message.set_edge_message_id(std::move(edge_message_id));
   return message;
 }
 

@@ -32,6 +32,12 @@ common::v1::Message IngestMessage(const ClientState& client, const ClientTopic& 
                                   absl::string_view payload, absl::Time enqueued,
                                   std::string edge_message_id);
 
+// The `/twinChangeNotifications` message for a reported-properties patch that the store applied:
+// body the patch with `$version`, source kind twin change notification of `identity`.
+common::v1::Message TwinChangeNotification(const IdentityId& identity, absl::string_view patch_json,
+                                           int64_t version, absl::Time enqueued,
+                                           std::string edge_message_id);
+
 // The topic a module receives `message` on as input `input`:
 // devices/{d}/modules/{m}/inputs/{input}/{props}, the props being the message's system properties
 // (those §2 knows), `$.cdid`/`$.cmid` (the source's identity) and its application properties.

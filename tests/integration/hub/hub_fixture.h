@@ -67,6 +67,15 @@ struct Probe {
   std::vector<int> granted() const {
     return report.is_object() ? report.value("granted", std::vector<int>{}) : std::vector<int>{};
   }
+  // The messages received, in order: topic and payload.
+  std::vector<std::pair<std::string, std::string>> received() const {
+    std::vector<std::pair<std::string, std::string>> messages;
+    if (!report.is_object() || !report.contains("received")) return messages;
+    for (const auto& m : report["received"]) {
+      messages.emplace_back(m.value("topic", ""), m.value("payload", ""));
+    }
+    return messages;
+  }
   bool puback(size_t i = 0) const {
     if (!report.is_object() || !report.contains("published")) return false;
     const nlohmann::json& published = report["published"];
@@ -81,6 +90,8 @@ struct ProbeArgs {
   std::vector<std::string> subscribe;
   std::vector<std::string> publish;
   int payload_size = 16;
+  std::string message;  // the publishes' body instead of payload_size bytes, when not empty
+  int expect = 0;       // messages to wait for after publishing (report "received")
   int qos = 1;
   std::filesystem::path cert;  // with `key`: connect to the X.509 listener with this certificate
   std::filesystem::path key;
@@ -165,7 +176,10 @@ class HubFixture : public ::testing::Test {
         "--payload-size",
         std::to_string(args.payload_size),
         "--qos",
-        std::to_string(args.qos)};
+        std::to_string(args.qos),
+        "--expect",
+        std::to_string(args.expect)};
+    if (!args.message.empty()) argv.insert(argv.end(), {"--message", args.message});
     if (x509) argv.insert(argv.end(), {"--cert", args.cert.string(), "--key", args.key.string()});
     for (const std::string& topic : args.subscribe) argv.insert(argv.end(), {"--subscribe", topic});
     for (const std::string& topic : args.publish) argv.insert(argv.end(), {"--publish", topic});

@@ -1,6 +1,8 @@
 // The durable message path through real processes: MQTT clients publish to the hub, whose ingest
 // journal streams to edge-router, which stores into edge-store; module inputs come back over Attach
-// and reach the module's MQTT client. The router or the hub stopped or killed on the way.
+// and reach the module's MQTT client. The router or the hub stopped or killed on the way. And
+// twins: GET and reported PATCH answered from the store, desired changes pushed, reported changes
+// routed.
 #include <fstream>
 #include <string>
 #include <vector>
@@ -25,7 +27,8 @@ using ::testing::SizeIs;
 
 constexpr char kRoutes[] = R"json({"schemaVersion": "1.1", "routes": {
   "AtoB": "FROM /messages/modules/A/outputs/out1 INTO BrokeredEndpoint(\"/modules/B/inputs/in1\")",
-  "leafUp": "FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO $upstream"},
+  "leafUp": "FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO $upstream",
+  "twinUp": "FROM /twinChangeNotifications INTO $upstream"},
   "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}})json";
 constexpr char kModuleA[] = "edge-device/A";
 constexpr char kModuleB[] = "edge-device/B";
@@ -87,6 +90,38 @@ class HubMessagesTest : public HubFixture {
 
   bool UpstreamHas(size_t count) {
     return WaitUntil([&] { return Upstream().size() >= count; }, absl::Seconds(20));
+  }
+
+  // One session of module A: subscribes to twin responses, publishes `topic` with `body`, and
+  // waits for the answer.
+  Probe TwinRequest(const std::string& topic, const std::string& body = "") {
+    return RunProbe({.client_id = kModuleA,
+                     .password = Password(kModuleA),
+                     .subscribe = {"$iothub/twin/res/#"},
+                     .publish = {topic},
+                     .message = body.empty() ? " " : body,
+                     .expect = 1});
+  }
+
+  store::v1::Twin TwinOf(const std::string& id) {
+    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
+    grpc::ClientContext context;
+    store::v1::GetTwinRequest request;
+    request.set_id(id);
+    store::v1::Twin twin;
+    EXPECT_TRUE(twins->GetTwin(&context, request, &twin).ok());
+    return twin;
+  }
+
+  int64_t PatchDesired(const std::string& id, const std::string& patch) {
+    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
+    grpc::ClientContext context;
+    store::v1::PatchTwinRequest request;
+    request.set_id(id);
+    request.set_patch_json(patch);
+    store::v1::Twin twin;
+    EXPECT_TRUE(twins->PatchDesired(&context, request, &twin).ok());
+    return twin.desired().version();
   }
 
   ServiceProcess router_{"router", home_.path()};
@@ -159,6 +194,76 @@ TEST_F(HubMessagesTest, AKilledHubSendsWhatItAckedWhenItIsBack) {
   ASSERT_TRUE(UpstreamHas(2)) << HubLog() << router_.Log();
   EXPECT_THAT(Upstream(), SizeIs(2));  // the store's journal high-water mark removes replays
   EXPECT_THAT(HubLog(), HasSubstr("2 unacknowledged messages to send again"));
+}
+
+TEST_F(HubMessagesTest, TwinGetAnswersFromTheStoreWithBothVersions) {
+  const int64_t desired = PatchDesired(kModuleA, R"({"interval": 5})");
+
+  Probe probe = TwinRequest("$iothub/twin/GET/?$rid=7");
+  ASSERT_THAT(probe.received(), SizeIs(1)) << probe.output << HubLog();
+  EXPECT_EQ(probe.received()[0].first, "$iothub/twin/res/200/?$rid=7");
+  nlohmann::json twin = nlohmann::json::parse(probe.received()[0].second);
+  EXPECT_EQ(twin["desired"]["interval"], 5);
+  EXPECT_EQ(twin["desired"]["$version"], desired);
+  EXPECT_TRUE(twin["reported"].contains("$version"));
+}
+
+TEST_F(HubMessagesTest, AReportedPatchIsMergedAnsweredWithItsVersionAndRouted) {
+  Probe probe = TwinRequest("$iothub/twin/PATCH/properties/reported/?$rid=8",
+                            R"({"state": "ok", "temp": 21})");
+  ASSERT_THAT(probe.received(), SizeIs(1)) << probe.output << HubLog();
+  const store::v1::Twin twin = TwinOf(kModuleA);
+  EXPECT_EQ(probe.received()[0].first,
+            absl::StrCat("$iothub/twin/res/204/?$rid=8&$version=", twin.reported().version()));
+  EXPECT_EQ(nlohmann::json::parse(twin.reported().json())["state"], "ok");
+
+  // The change goes through the routes as a twin change notification.
+  ASSERT_TRUE(UpstreamHas(1)) << HubLog() << router_.Log();
+  const std::vector<store::v1::QueueEntry> upstream = Upstream();
+  const common::v1::Message& notification = upstream.front().message();
+  EXPECT_EQ(notification.source().kind(), common::v1::MESSAGE_KIND_TWIN_CHANGE_NOTIFICATION);
+  EXPECT_EQ(notification.source().module_id(), "A");
+  EXPECT_EQ(nlohmann::json::parse(notification.body())["temp"], 21);
+}
+
+TEST_F(HubMessagesTest, AMalformedReportedPatchGets400AndChangesNothing) {
+  const int64_t before = TwinOf(kModuleA).reported().version();
+  Probe probe = TwinRequest("$iothub/twin/PATCH/properties/reported/?$rid=9", "not json");
+  ASSERT_THAT(probe.received(), SizeIs(1)) << probe.output << HubLog();
+  EXPECT_EQ(probe.received()[0].first, "$iothub/twin/res/400/?$rid=9");
+  EXPECT_THAT(probe.received()[0].second, HasSubstr("message"));
+  EXPECT_FALSE(probe.disconnected());
+  EXPECT_EQ(TwinOf(kModuleA).reported().version(), before);
+}
+
+TEST_F(HubMessagesTest, AnOversizeReportedPatchGets413) {
+  const std::string big = absl::StrCat(R"({"blob": ")", std::string(40 * 1024, 'x'), R"("})");
+  Probe probe = TwinRequest("$iothub/twin/PATCH/properties/reported/?$rid=10", big);
+  ASSERT_THAT(probe.received(), SizeIs(1)) << probe.output << HubLog();
+  EXPECT_EQ(probe.received()[0].first, "$iothub/twin/res/413/?$rid=10");
+}
+
+TEST_F(HubMessagesTest, DesiredChangesArePushedToTheSubscribedClient) {
+  std::vector<std::string> argv = MosquittoClient(kMosquittoSub, kModuleA, Password(kModuleA));
+  argv.insert(argv.end(),
+              {"-t", "$iothub/twin/PATCH/properties/desired/#", "-v", "-C", "1", "-W", "20"});
+  absl::StatusOr<Subprocess> sub =
+      Subprocess::Start({.argv = argv, .log_file = home_.path() / "desired.log"});
+  ASSERT_TRUE(sub.ok()) << sub.status();
+
+  // Until the subscription is in place a change reaches nobody: change again until one arrives.
+  int64_t version = 0;
+  const bool arrived = WaitUntil(
+      [&] {
+        version = PatchDesired(kModuleA, absl::StrCat(R"({"interval": )", version + 1, "}"));
+        return sub->Wait(absl::Milliseconds(300)).ok();
+      },
+      absl::Seconds(20));
+  ASSERT_TRUE(arrived) << ReadLog("desired.log") << HubLog();
+  const std::string pushed = ReadLog("desired.log");
+  EXPECT_THAT(pushed, HasSubstr("$iothub/twin/PATCH/properties/desired/?$version="));
+  EXPECT_THAT(pushed, HasSubstr("\"interval\":"));
+  EXPECT_THAT(pushed, HasSubstr("\"$version\":"));
 }
 
 class FullJournalTest : public HubMessagesTest {

@@ -10,6 +10,10 @@ Connects (TLS when --cafile is given, with a client certificate when --cert/--ke
 `connack` is the CONNACK return code (5 = not authorised); `granted` the SUBACK codes (128 =
 refused); a publish with `puback` false got no PUBACK because the broker disconnected the client
 first (`disconnected` true) or the timeout passed. The session never reconnects.
+
+With --message the publishes carry that text instead of --payload-size bytes; with --expect N the
+session then waits (up to the timeout) for N messages and reports them as
+"received": [{"topic": "...", "payload": "..."}].
 """
 import argparse
 import json
@@ -34,10 +38,13 @@ def main():
     parser.add_argument("--publish", action="append", default=[])
     parser.add_argument("--payload-size", type=int, default=16)
     parser.add_argument("--qos", type=int, default=1)
+    parser.add_argument("--message")
+    parser.add_argument("--expect", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args()
 
-    state = {"connack": None, "granted": [], "published": [], "disconnected": False}
+    state = {"connack": None, "granted": [], "published": [], "disconnected": False,
+             "received": []}
     acked = set()
     suback = {}
 
@@ -64,6 +71,8 @@ def main():
     client.on_subscribe = on_subscribe
     client.on_publish = on_publish
     client.on_disconnect = on_disconnect
+    client.on_message = lambda _c, _u, message: state["received"].append(
+        {"topic": message.topic, "payload": message.payload.decode("utf-8", "replace")})
 
     def run_until(done):
         deadline = time.monotonic() + args.timeout
@@ -89,7 +98,7 @@ def session(args, client, state, acked, suback, run_until):
         run_until(lambda: mid in suback)
         state["granted"].extend(suback.get(mid, []))
 
-    payload = b"x" * args.payload_size
+    payload = args.message.encode() if args.message is not None else b"x" * args.payload_size
     for topic in args.publish:
         info = client.publish(topic, payload, qos=args.qos)
         if args.qos == 0:
@@ -102,6 +111,8 @@ def session(args, client, state, acked, suback, run_until):
         deadline = time.monotonic() + 0.5
         while not state["disconnected"] and time.monotonic() < deadline:
             client.loop(timeout=0.05)
+
+    run_until(lambda: len(state["received"]) >= args.expect)
 
     if not state["disconnected"]:
         # paho reports its own DISCONNECT through on_disconnect too: the report is taken first.

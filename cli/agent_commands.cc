@@ -1,9 +1,12 @@
 #include "cli/agent_commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -115,6 +118,37 @@ int Deploy(const CommandContext& context, const std::string& file) {
   });
 }
 
+const char* HealthName(v1::ModuleHealth health) {
+  switch (health) {
+    case v1::MODULE_HEALTH_STARTING:
+      return "starting";
+    case v1::MODULE_HEALTH_HEALTHY:
+      return "healthy";
+    case v1::MODULE_HEALTH_UNHEALTHY:
+      return "unhealthy";
+    default:
+      return nullptr;
+  }
+}
+
+nlohmann::json ModuleJson(const v1::Module& m, absl::Time now) {
+  const char* health = HealthName(m.health());
+  return {{"name", m.name()},
+          {"state", StateName(m.state())},
+          {"status", ModuleStatusText(m)},
+          {"description", ModuleDescription(m, now)},
+          {"pid", m.pid() == 0 ? nlohmann::json(nullptr) : nlohmann::json(m.pid())},
+          {"exit_code", m.exit_code()},
+          {"signal", m.signal()},
+          {"exit_description", m.description()},
+          {"started_at", UtcTime(m.started_unix_ms())},
+          {"finished_at", UtcTime(m.finished_unix_ms())},
+          {"health", health == nullptr ? nlohmann::json(nullptr) : nlohmann::json(health)},
+          {"health_description", m.health_description()},
+          {"held_stopped", m.held_stopped()},
+          {"argv", m.argv()}};
+}
+
 int List(const CommandContext& context) {
   return WithAgent(context, [&](v1::Agent::Stub& agent) -> absl::Status {
     v1::ListModulesResponse response;
@@ -124,19 +158,7 @@ int List(const CommandContext& context) {
     const absl::Time now = absl::Now();
     if (context.format == OutputFormat::kJson) {
       nlohmann::json out = nlohmann::json::array();
-      for (const v1::Module& m : response.modules()) {
-        out.push_back({{"name", m.name()},
-                       {"state", StateName(m.state())},
-                       {"status", ModuleStatusText(m)},
-                       {"description", ModuleDescription(m, now)},
-                       {"pid", m.pid() == 0 ? nlohmann::json(nullptr) : nlohmann::json(m.pid())},
-                       {"exit_code", m.exit_code()},
-                       {"signal", m.signal()},
-                       {"exit_description", m.description()},
-                       {"started_at", UtcTime(m.started_unix_ms())},
-                       {"finished_at", UtcTime(m.finished_unix_ms())},
-                       {"argv", m.argv()}});
-      }
+      for (const v1::Module& m : response.modules()) out.push_back(ModuleJson(m, now));
       *context.out << out.dump(2) << "\n";
       return absl::OkStatus();
     }
@@ -149,22 +171,90 @@ int List(const CommandContext& context) {
   });
 }
 
-int Logs(const CommandContext& context, const std::string& module, int tail) {
+struct LogsOptions {
+  std::string module;
+  int tail = 0;
+  std::string since;  // as given; empty: from the start
+  bool follow = false;
+};
+
+int Logs(const CommandContext& context, const LogsOptions& options) {
+  v1::GetLogsRequest request;
+  request.set_name(options.module);
+  request.set_tail(options.tail);
+  request.set_follow(options.follow);
+  if (!options.since.empty()) {
+    absl::StatusOr<absl::Time> since = ParseSince(options.since, absl::Now());
+    if (!since.ok()) return ReportError(context, since.status());
+    request.set_since_unix_ms(std::max<int64_t>(absl::ToUnixMillis(*since), 1));
+  }
   return WithAgent(context, [&](v1::Agent::Stub& agent) -> absl::Status {
-    v1::GetLogsRequest request;
-    request.set_name(module);
-    request.set_tail(tail);
-    std::unique_ptr<grpc::ClientContext> rpc = RpcContext();
+    // Following has no deadline: it lasts until Ctrl-C or the module is removed.
+    std::unique_ptr<grpc::ClientContext> rpc =
+        options.follow ? std::make_unique<grpc::ClientContext>() : RpcContext();
     std::unique_ptr<grpc::ClientReader<v1::LogChunk>> reader = agent.GetLogs(rpc.get(), request);
     v1::LogChunk chunk;
-    while (reader->Read(&chunk)) *context.out << chunk.text();
+    while (reader->Read(&chunk)) {
+      *context.out << chunk.text();
+      if (options.follow) context.out->flush();
+    }
     context.out->flush();
     grpc::Status status = reader->Finish();
     return status.ok() ? absl::OkStatus() : AgentError(status);
   });
 }
 
+// start, stop, restart: the RPC, then what became of the module.
+int RunModuleCommand(const CommandContext& context, const std::string& command,
+                     const std::string& module) {
+  return WithAgent(context, [&](v1::Agent::Stub& agent) -> absl::Status {
+    v1::Module response;
+    grpc::Status status;
+    if (command == "start") {
+      v1::StartModuleRequest request;
+      request.set_name(module);
+      status = agent.StartModule(RpcContext().get(), request, &response);
+    } else if (command == "stop") {
+      v1::StopModuleRequest request;
+      request.set_name(module);
+      status = agent.StopModule(RpcContext().get(), request, &response);
+    } else {
+      v1::RestartModuleRequest request;
+      request.set_name(module);
+      status = agent.RestartModule(RpcContext().get(), request, &response);
+    }
+    if (!status.ok()) return AgentError(status);
+    if (context.format == OutputFormat::kJson) {
+      *context.out << ModuleJson(response, absl::Now()).dump(2) << "\n";
+    } else if (command == "stop") {
+      *context.out << module << ": stopped; it stays stopped until `edgectl start " << module
+                   << "`, `edgectl restart " << module << "` or the next deployment\n";
+    } else {
+      *context.out << module << ": " << ModuleStatusText(response) << " (pid " << response.pid()
+                   << ")\n";
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace
+
+absl::StatusOr<absl::Time> ParseSince(const std::string& text, absl::Time now) {
+  absl::Duration back;
+  if (absl::ParseDuration(text, &back)) {
+    if (back < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--since: \"", text, "\" is negative; give how long ago, like 10m"));
+    }
+    return now - back;
+  }
+  absl::Time time;
+  std::string error;
+  if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return time;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--since: \"", text,
+      "\" is neither a duration (10m, 1h30m) nor an RFC 3339 time (2026-01-02T15:04:05Z)"));
+}
 
 std::string HumanDuration(absl::Duration d) {
   const int64_t seconds = absl::ToInt64Seconds(d);
@@ -195,11 +285,19 @@ std::string ModuleDescription(const agent::v1::Module& module, absl::Time now) {
   switch (module.state()) {
     case v1::MODULE_STATE_CREATED:
       return "Created";
-    case v1::MODULE_STATE_RUNNING:
-      return absl::StrCat("Up ", since(module.started_unix_ms()));
+    case v1::MODULE_STATE_RUNNING: {
+      std::string text = absl::StrCat("Up ", since(module.started_unix_ms()));
+      if (module.health() == v1::MODULE_HEALTH_STARTING) {
+        absl::StrAppend(&text, " (health: starting)");
+      } else if (const char* health = HealthName(module.health())) {
+        absl::StrAppend(&text, " (", health, ")");
+      }
+      return text;
+    }
     case v1::MODULE_STATE_EXITED: {
       std::string text = absl::StrCat("Exited ", since(module.finished_unix_ms()), " ago");
       if (module.signal() != 0) absl::StrAppend(&text, " (", module.description(), ")");
+      if (module.held_stopped()) absl::StrAppend(&text, " (stopped by edgectl stop)");
       return text;
     }
     case v1::MODULE_STATE_DEAD:
@@ -224,15 +322,31 @@ void AddAgentCommands(CLI::App& app, Action* action) {
     *action = [](const CommandContext& c) { return List(c); };
   });
 
-  auto logs_module = std::make_shared<std::string>();
-  auto logs_tail = std::make_shared<int>(0);
+  auto logs_options = std::make_shared<LogsOptions>();
   CLI::App* logs = app.add_subcommand("logs", "a module's output (stdout and stderr)");
-  logs->add_option("MODULE", *logs_module)->required();
-  logs->add_option("--tail", *logs_tail, "only the last N lines (default: all that is kept)")
+  logs->add_option("MODULE", logs_options->module)->required();
+  logs->add_option("--tail", logs_options->tail,
+                   "only the last N lines (default: all that is kept)")
       ->check(CLI::NonNegativeNumber);
-  logs->callback([=] {
-    *action = [=](const CommandContext& c) { return Logs(c, *logs_module, *logs_tail); };
-  });
+  logs->add_option("--since", logs_options->since,
+                   "only lines since T: a duration back from now (10m, 1h30m) or an RFC 3339 time "
+                   "(2026-01-02T15:04:05Z)");
+  logs->add_flag("-f,--follow", logs_options->follow,
+                 "keep printing new output until Ctrl-C or the module is removed");
+  logs->callback(
+      [=] { *action = [=](const CommandContext& c) { return Logs(c, *logs_options); }; });
+
+  for (const auto& [command, help] : std::vector<std::pair<std::string, std::string>>{
+           {"start", "start a module (ends an `edgectl stop`)"},
+           {"stop", "stop a module; it stays stopped until start, restart or the next deployment"},
+           {"restart", "stop a module if it runs and start it again"}}) {
+    auto module = std::make_shared<std::string>();
+    CLI::App* sub = app.add_subcommand(command, help);
+    sub->add_option("MODULE", *module)->required();
+    sub->callback([=, command = command] {
+      *action = [=](const CommandContext& c) { return RunModuleCommand(c, command, *module); };
+    });
+  }
 }
 
 }  // namespace edge::cli

@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
+#include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -259,7 +262,22 @@ v1::ModuleState ToProto(ModuleState state) {
   return v1::MODULE_STATE_UNSPECIFIED;
 }
 
-void ToProto(const ModuleStatus& status, v1::Module* out) {
+v1::ModuleHealth ToProto(Health health) {
+  switch (health) {
+    case Health::kNone:
+      return v1::MODULE_HEALTH_UNSPECIFIED;
+    case Health::kStarting:
+      return v1::MODULE_HEALTH_STARTING;
+    case Health::kHealthy:
+      return v1::MODULE_HEALTH_HEALTHY;
+    case Health::kUnhealthy:
+      return v1::MODULE_HEALTH_UNHEALTHY;
+  }
+  return v1::MODULE_HEALTH_UNSPECIFIED;
+}
+
+void RowToProto(const ModuleRow& row, v1::Module* out) {
+  const ModuleStatus& status = row.status;
   out->set_name(status.config.name);
   out->set_state(ToProto(status.state));
   out->set_pid(status.pid);
@@ -269,9 +287,15 @@ void ToProto(const ModuleStatus& status, v1::Module* out) {
   out->set_started_unix_ms(UnixMillisOrZero(status.started_at));
   out->set_finished_unix_ms(UnixMillisOrZero(status.finished_at));
   for (const std::string& arg : status.config.argv) out->add_argv(arg);
+  // Health is only what the checker knows of a running module.
+  if (row.health.has_value() && status.state == ModuleState::kRunning) {
+    out->set_health(ToProto(row.health->health));
+    out->set_health_description(row.health->Describe());
+  }
+  out->set_held_stopped(row.held_stopped && status.state != ModuleState::kRunning);
 }
 
-// The module name of a GetModule/GetLogs request: INVALID_ARGUMENT when empty or not a module id.
+// The module name of a request: INVALID_ARGUMENT when empty or not a module id.
 absl::Status CheckModuleArgument(const std::string& name) {
   if (name.empty()) return absl::InvalidArgumentError("name: is required");
   if (absl::Status s = CheckModuleName(name); !s.ok()) {
@@ -280,51 +304,331 @@ absl::Status CheckModuleArgument(const std::string& name) {
   return absl::OkStatus();
 }
 
-// Writes `text` in chunks of whole lines, then finishes. Deletes itself in OnDone.
-class LogsWriter final : public grpc::ServerWriteReactor<v1::LogChunk> {
- public:
-  explicit LogsWriter(std::string text) : text_(std::move(text)) { WriteNext(); }
+// `text` from `*offset` on, up to about kLogChunkBytes ending after a newline when there is one
+// (a line longer than a chunk is split anyway); advances `*offset`.
+std::string NextChunk(const std::string& text, size_t* offset) {
+  size_t end = std::min(text.size(), *offset + kLogChunkBytes);
+  if (end < text.size()) {
+    const size_t newline = text.rfind('\n', end - 1);
+    if (newline != std::string::npos && newline >= *offset) end = newline + 1;
+  }
+  std::string chunk = text.substr(*offset, end - *offset);
+  *offset = end;
+  return chunk;
+}
 
-  void OnWriteDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-      return;
+}  // namespace
+
+// A stream that EndStreams ends; followed logs are also polled.
+class StreamBase {
+ public:
+  virtual ~StreamBase() = default;
+  // Finishes the stream OK (the agent is stopping).
+  virtual void End() = 0;
+  // Called every kPollInterval by the poller (with OpenStreams' lock held).
+  virtual void Poll() {}
+};
+
+class AgentGrpcService::OpenStreams {
+ public:
+  static constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
+
+  OpenStreams() : thread_([this] { Run(); }) {}
+  ~OpenStreams() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
     }
-    WriteNext();
+    thread_.join();
   }
 
-  void OnDone() override { delete this; }
+  // Registers `stream`; false (and nothing registered) once EndAll was called.
+  bool Add(StreamBase* stream) {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return false;
+    streams_.insert(stream);
+    return true;
+  }
+  void Remove(StreamBase* stream) {
+    absl::MutexLock lock(&mu_);
+    streams_.erase(stream);
+  }
+  void EndAll() {
+    absl::MutexLock lock(&mu_);
+    ended_ = true;
+    // Reactions are never run inline (gRPC schedules them), so End may Finish under the lock.
+    for (StreamBase* stream : streams_) stream->End();
+  }
 
  private:
-  void WriteNext() {
-    if (offset_ >= text_.size()) {
-      Finish(grpc::Status::OK);
-      return;
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stopping_), kPollInterval)) {
+      for (StreamBase* stream : streams_) stream->Poll();
     }
-    size_t end = std::min(text_.size(), offset_ + kLogChunkBytes);
-    if (end < text_.size()) {
-      // Split after the last newline in the chunk; a line longer than a chunk is split anyway.
-      const size_t newline = text_.rfind('\n', end - 1);
-      if (newline != std::string::npos && newline >= offset_) end = newline + 1;
-    }
-    chunk_.set_text(text_.substr(offset_, end - offset_));
-    offset_ = end;
-    StartWrite(&chunk_);
   }
 
-  const std::string text_;
-  size_t offset_ = 0;
-  v1::LogChunk chunk_;
+  absl::Mutex mu_;
+  std::set<StreamBase*> streams_ ABSL_GUARDED_BY(mu_);
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+namespace {
+
+// A server stream that writes one message at a time, as NextLocked gives them, and finishes once:
+// when FinishedLocked says so, when the client goes away, or at End (the agent stops). Messages
+// come from the gRPC thread that finished the last write, or from whoever calls MaybeWrite (the
+// poller, the constructor). Deletes itself in OnDone, after leaving OpenStreams.
+template <typename Response>
+class StreamWriter : public grpc::ServerWriteReactor<Response>, public StreamBase {
+ public:
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok && !finish_.has_value()) {
+        finish_ = grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+      }
+    }
+    MaybeWrite();
+  }
+
+  void OnCancel() override {
+    FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+  }
+
+  void OnDone() override {
+    Leave();
+    if (streams_ != nullptr) streams_->Remove(this);
+    delete this;
+  }
+
+  void End() override { FinishOnce(grpc::Status::OK); }
+
+ protected:
+  // `streams` (null: a stream that ends by itself) is joined by the subclass's Join().
+  explicit StreamWriter(AgentGrpcService::OpenStreams* streams) : streams_(streams) {}
+
+  // Registers with OpenStreams; false (and finished OK) when the agent is already stopping.
+  bool Join() {
+    if (streams_ == nullptr || streams_->Add(this)) return true;
+    streams_ = nullptr;
+    FinishOnce(grpc::Status::OK);
+    return false;
+  }
+
+  // Fills `*next` and returns true when there is a message to write now.
+  virtual bool NextLocked(Response* next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) = 0;
+  // The status to finish with once there is nothing to write; nullopt: more may come.
+  virtual std::optional<grpc::Status> FinishedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::nullopt;
+  }
+  // Called in OnDone before the stream is deleted.
+  virtual void Leave() {}
+
+  // True once the stream finished or is about to.
+  bool ClosingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return finished_ || finish_.has_value();
+  }
+
+  // Finishes now, or after the write in flight.
+  void FinishOnce(grpc::Status status) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_ || finish_.has_value()) return;
+      finish_ = std::move(status);
+    }
+    MaybeWrite();
+  }
+
+  // Starts the next write, or finishes; never with the lock held.
+  void MaybeWrite() {
+    std::optional<grpc::Status> finish;
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finished_) return;
+      if (!finish_.has_value()) {
+        if (NextLocked(&response_)) {
+          writing_ = true;
+        } else {
+          finish_ = FinishedLocked();
+          if (!finish_.has_value()) return;
+        }
+      }
+      if (!writing_) {
+        finished_ = true;
+        finish = finish_;
+      }
+    }
+    if (finish.has_value()) {
+      this->Finish(*finish);
+    } else {
+      this->StartWrite(&response_);
+    }
+  }
+
+  absl::Mutex mu_;
+
+ private:
+  AgentGrpcService::OpenStreams* streams_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
+  Response response_;  // the write in flight
+};
+
+// GetLogs: writes the selected text in chunks of whole lines, then finishes — or, following, reads
+// on from where the text ended each time the poller asks, until the module is gone (OK), the
+// client cancels or the agent stops.
+class LogsWriter final : public StreamWriter<v1::LogChunk> {
+ public:
+  // `streams` is null when not following.
+  LogsWriter(LogText logs, ModuleRuntime* runtime, std::string name,
+             AgentGrpcService::OpenStreams* streams)
+      : StreamWriter(streams),
+        runtime_(runtime),
+        name_(std::move(name)),
+        following_(streams != nullptr),
+        text_(std::move(logs.text)),
+        cursor_(logs.end) {
+    if (Join()) MaybeWrite();
+  }
+
+  void Poll() override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (ClosingLocked() || offset_ < text_.size()) return;  // done, or still writing
+    }
+    absl::StatusOr<LogText> more = runtime_->ReadLogsAfter(name_, cursor_);
+    if (absl::IsNotFound(more.status())) {
+      FinishOnce(grpc::Status::OK);  // the module was removed
+      return;
+    }
+    if (!more.ok()) {
+      FinishOnce(ToGrpcStatus(more.status()));
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      cursor_ = more->end;
+      if (more->text.empty()) return;
+      text_ = std::move(more->text);
+      offset_ = 0;
+    }
+    MaybeWrite();
+  }
+
+ private:
+  bool NextLocked(v1::LogChunk* next) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (offset_ >= text_.size()) return false;
+    next->set_text(NextChunk(text_, &offset_));
+    return true;
+  }
+
+  std::optional<grpc::Status> FinishedLocked() override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (following_) return std::nullopt;  // the poller reads on
+    return grpc::Status::OK;              // all written
+  }
+
+  ModuleRuntime* const runtime_;
+  const std::string name_;
+  const bool following_;
+  std::string text_ ABSL_GUARDED_BY(mu_);
+  size_t offset_ ABSL_GUARDED_BY(mu_) = 0;
+  LogCursor cursor_;  // the poller's thread only
+};
+
+// WatchModules: the table as a snapshot, then the changes the ModuleTable reports, merged while a
+// write is in flight (a slow client gets the latest state of each module, not every step). The
+// table's listener only queues (it runs under the table's lock); the poller sends.
+class ModuleWatcher final : public StreamWriter<v1::WatchModulesResponse> {
+ public:
+  ModuleWatcher(ModuleTable* table, AgentGrpcService::OpenStreams* streams)
+      : StreamWriter(streams), table_(table) {
+    if (!Join()) return;
+    std::vector<ModuleRow> snapshot;
+    // The listener may run before `snapshot` is stored; the snapshot is written first anyway.
+    subscription_ = table_->Subscribe(
+        [this](const ModuleTable::Change& change) {
+          absl::MutexLock lock(&mu_);
+          for (const ModuleRow& row : change.changed) {
+            v1::Module module;
+            RowToProto(row, &module);
+            pending_[row.status.config.name] = std::move(module);
+          }
+          for (const std::string& name : change.removed) pending_[name] = std::nullopt;
+        },
+        &snapshot);
+    {
+      absl::MutexLock lock(&mu_);
+      snapshot_.emplace();
+      snapshot_->set_snapshot(true);
+      for (const ModuleRow& row : snapshot) RowToProto(row, snapshot_->add_modules());
+    }
+    MaybeWrite();
+  }
+
+  void Poll() override { MaybeWrite(); }
+
+ private:
+  bool NextLocked(v1::WatchModulesResponse* next) override ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!snapshot_sent_) {
+      if (!snapshot_.has_value()) return false;  // not taken yet
+      *next = *std::move(snapshot_);
+      snapshot_sent_ = true;
+      return true;
+    }
+    if (pending_.empty()) return false;
+    next->Clear();
+    for (auto& [name, module] : pending_) {
+      if (module.has_value()) {
+        *next->add_modules() = *std::move(module);
+      } else {
+        next->add_removed(name);
+      }
+    }
+    pending_.clear();
+    return true;
+  }
+
+  void Leave() override {
+    if (subscription_ != 0) table_->Unsubscribe(subscription_);
+  }
+
+  ModuleTable* const table_;
+  uint64_t subscription_ = 0;
+  std::optional<v1::WatchModulesResponse> snapshot_ ABSL_GUARDED_BY(mu_);
+  bool snapshot_sent_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, std::optional<v1::Module>> pending_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace
 
 AgentGrpcService::AgentGrpcService(std::shared_ptr<grpc::Channel> store, std::string device_id,
-                                   ModuleRuntime* runtime, AgentMetrics* metrics)
+                                   ModuleRuntime* runtime, Reconciler* reconciler,
+                                   const HealthChecker* health, ModuleTable* table,
+                                   AgentMetrics* metrics)
     : twins_(store::v1::TwinStore::NewStub(store)),
       device_id_(std::move(device_id)),
       runtime_(runtime),
-      metrics_(metrics) {}
+      reconciler_(reconciler),
+      health_(health),
+      table_(table),
+      metrics_(metrics),
+      streams_(std::make_unique<OpenStreams>()) {}
+
+AgentGrpcService::~AgentGrpcService() = default;
+
+void AgentGrpcService::EndStreams() { streams_->EndAll(); }
+
+void AgentGrpcService::ModuleToProto(const ModuleStatus& status, v1::Module* out) const {
+  ModuleRow row{.status = status, .health = std::nullopt, .held_stopped = false};
+  if (health_ != nullptr) row.health = health_->Find(status.config.name);
+  if (table_ != nullptr) row.held_stopped = table_->HeldStopped(status.config.name);
+  RowToProto(row, out);
+}
 
 grpc::ServerUnaryReactor* AgentGrpcService::ApplyDeployment(
     grpc::CallbackServerContext* context, const v1::ApplyDeploymentRequest* request,
@@ -380,7 +684,7 @@ grpc::ServerUnaryReactor* AgentGrpcService::ListModules(grpc::CallbackServerCont
                                                         v1::ListModulesResponse* response) {
   absl::StatusOr<std::vector<ModuleStatus>> modules = runtime_->List();
   if (modules.ok()) {
-    for (const ModuleStatus& module : *modules) ToProto(module, response->add_modules());
+    for (const ModuleStatus& module : *modules) ModuleToProto(module, response->add_modules());
   }
   return FinishUnary(context, modules.status());
 }
@@ -392,7 +696,7 @@ grpc::ServerUnaryReactor* AgentGrpcService::GetModule(grpc::CallbackServerContex
     return FinishUnary(context, s);
   }
   absl::StatusOr<ModuleStatus> module = runtime_->Inspect(request->name());
-  if (module.ok()) ToProto(*module, response);
+  if (module.ok()) ModuleToProto(*module, response);
   return FinishUnary(context, module.status());
 }
 
@@ -405,9 +709,55 @@ grpc::ServerWriteReactor<v1::LogChunk>* AgentGrpcService::GetLogs(
     return FailedStream<v1::LogChunk>(absl::InvalidArgumentError(
         absl::StrCat("tail: ", request->tail(), " is negative (0 means every line kept)")));
   }
-  absl::StatusOr<std::string> text = runtime_->Logs(request->name(), request->tail());
-  if (!text.ok()) return FailedStream<v1::LogChunk>(text.status());
-  return new LogsWriter(*std::move(text));
+  if (request->since_unix_ms() < 0) {
+    return FailedStream<v1::LogChunk>(absl::InvalidArgumentError(absl::StrCat(
+        "since_unix_ms: ", request->since_unix_ms(), " is negative (0 means from the start)")));
+  }
+  LogQuery query{.tail_lines = request->tail()};
+  if (request->since_unix_ms() > 0) query.since = absl::FromUnixMillis(request->since_unix_ms());
+  absl::StatusOr<LogText> logs = runtime_->ReadLogs(request->name(), query);
+  if (!logs.ok()) return FailedStream<v1::LogChunk>(logs.status());
+  return new LogsWriter(*std::move(logs), runtime_, request->name(),
+                        request->follow() ? streams_.get() : nullptr);
+}
+
+grpc::ServerUnaryReactor* AgentGrpcService::Command(grpc::CallbackServerContext* context,
+                                                    ModuleCommand command, const std::string& name,
+                                                    v1::Module* response) {
+  if (absl::Status s = CheckModuleArgument(name); !s.ok()) return FinishUnary(context, s);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reconciler_->Submit(command, name, [this, reactor, response, name](absl::Status status) {
+    if (status.ok()) {
+      absl::StatusOr<ModuleStatus> module = runtime_->Inspect(name);
+      if (module.ok()) ModuleToProto(*module, response);
+      status = module.status();
+    }
+    reactor->Finish(ToGrpcStatus(status));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgentGrpcService::StartModule(grpc::CallbackServerContext* context,
+                                                        const v1::StartModuleRequest* request,
+                                                        v1::Module* response) {
+  return Command(context, ModuleCommand::kStart, request->name(), response);
+}
+
+grpc::ServerUnaryReactor* AgentGrpcService::StopModule(grpc::CallbackServerContext* context,
+                                                       const v1::StopModuleRequest* request,
+                                                       v1::Module* response) {
+  return Command(context, ModuleCommand::kStop, request->name(), response);
+}
+
+grpc::ServerUnaryReactor* AgentGrpcService::RestartModule(grpc::CallbackServerContext* context,
+                                                          const v1::RestartModuleRequest* request,
+                                                          v1::Module* response) {
+  return Command(context, ModuleCommand::kRestart, request->name(), response);
+}
+
+grpc::ServerWriteReactor<v1::WatchModulesResponse>* AgentGrpcService::WatchModules(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchModulesRequest* /*request*/) {
+  return new ModuleWatcher(table_, streams_.get());
 }
 
 }  // namespace edge::agent

@@ -21,7 +21,13 @@ struct AgentMetrics {
   CounterFamily<1>& desired_versions;
   // Plan actions executed (create, recreate, start, stop, remove; list), by outcome (ok, error).
   CounterFamily<2>& reconcile_actions;
-  Counter& module_restarts;  // restarts by the restart policy
+  Counter& module_restarts;   // restarts by the restart policy
+  Counter& unhealthy_stops;   // modules stopped for being unhealthy (logged at warn)
+  Counter& became_unhealthy;  // health checks turning a module unhealthy (logged at warn)
+  // StartModule, StopModule, RestartModule: by command (start, stop, restart), outcome (ok, error).
+  CounterFamily<2>& module_commands;
+  // Passes that found edge-hub, edge-router or edge-store not serving, by service.
+  CounterFamily<1>& system_service_down;
 };
 
 }  // namespace edge::agent

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/desired_status.h"
 
 namespace edge::agent {
@@ -65,11 +66,22 @@ Json ModuleJson(const ModuleSpec& spec, const ModuleStatus* status, const Module
   std::string description = status->description;
   if (!view.problem.empty()) {
     description = view.problem;
+  } else if (view.held_stopped && status->state != ModuleState::kRunning) {
+    description = kHeldStoppedDescription;
   } else if (view.restart == RestartAction::kGaveUp) {
     description = absl::StrCat(description, "; not restarted after ", view.record->restart_count,
                                " restarts");
+  } else if (view.restart == RestartAction::kBackoff && view.record != nullptr &&
+             !view.record->unhealthy_stop.empty()) {
+    description = absl::StrCat("stopped for being ", view.record->unhealthy_stop,
+                               "; restarting after its backoff");
   } else if (status->state == ModuleState::kRunning) {
     description = "running";
+    if (view.health.has_value() && view.health->health == Health::kUnhealthy) {
+      description = view.health->Describe();
+    } else if (view.health.has_value()) {
+      description = absl::StrCat("running (", view.health->Describe(), ")");
+    }
   } else if (status->state == ModuleState::kDead) {
     description = "its monitor ended without recording an exit";
   } else if (status->state == ModuleState::kCreated) {
@@ -132,8 +144,18 @@ std::string UtcTimeText(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
 }
 
+SystemModuleHealth HubHealthOf(const std::vector<std::pair<std::string, absl::Status>>& checks) {
+  std::vector<std::string> down;
+  for (const auto& [service, status] : checks) {
+    if (!status.ok()) down.push_back(absl::StrCat(service, " is down (", status.message(), ")"));
+  }
+  if (down.empty()) return {.runtime_status = "running"};
+  return {.runtime_status = "unhealthy", .description = absl::StrJoin(down, "; ")};
+}
+
 std::string RuntimeStatusOf(const ModuleStatus* status, const ModuleView& view) {
   if (status == nullptr) return "unknown";
+  if (view.held_stopped && status->state != ModuleState::kRunning) return "stopped";
   switch (view.restart) {
     case RestartAction::kBackoff:
       return "backoff";
@@ -144,7 +166,8 @@ std::string RuntimeStatusOf(const ModuleStatus* status, const ModuleView& view) 
   }
   switch (status->state) {
     case ModuleState::kRunning:
-      return "running";
+      return view.health.has_value() && view.health->health == Health::kUnhealthy ? "unhealthy"
+                                                                                  : "running";
     case ModuleState::kCreated:
       return "stopped";
     case ModuleState::kExited:
@@ -158,7 +181,8 @@ std::string RuntimeStatusOf(const ModuleStatus* status, const ModuleView& view) 
 Json ReportedProperties(const EdgeAgentDesired* deployment,
                         const std::optional<DesiredStatus>& verdict,
                         const std::map<std::string, ModuleStatus>& actual,
-                        const std::map<std::string, ModuleView>& views) {
+                        const std::map<std::string, ModuleView>& views,
+                        const std::optional<SystemModuleHealth>& hub_health) {
   Json reported = {{"schemaVersion", "1.1"}};
   if (verdict.has_value()) {
     reported["lastDesiredVersion"] = verdict->desired_version;
@@ -172,6 +196,10 @@ Json ReportedProperties(const EdgeAgentDesired* deployment,
     system_modules[name] = SystemModuleJson(spec);
   }
   system_modules["edgeAgent"]["runtimeStatus"] = "running";  // it is writing this
+  if (hub_health.has_value()) {
+    system_modules["edgeHub"]["runtimeStatus"] = hub_health->runtime_status;
+    system_modules["edgeHub"]["statusDescription"] = hub_health->description;
+  }
   reported["systemModules"] = std::move(system_modules);
   Json modules = Json::object();
   const ModuleView no_view;

@@ -1,5 +1,7 @@
 #include "services/agent/agent_server.h"
 
+#include <atomic>
+
 #include "absl/strings/str_cat.h"
 #include "common/edge_home.h"
 #include "common/local_channel.h"
@@ -27,6 +29,12 @@ absl::StatusOr<AgentOptions> AgentOptions::FromConfig(const Config& config,
   AgentOptions options;
   ASSIGN_OR_RETURN(options.device, DeviceConfig::FromConfig(config));
   ASSIGN_OR_RETURN(options.store, ServiceListenAddress(config, edge_home, "store"));
+  // The services behind the edgeHub system module, where their own config says they listen.
+  ASSIGN_OR_RETURN(ListenAddress hub, ServiceListenAddress(config, edge_home, "hub"));
+  ASSIGN_OR_RETURN(ListenAddress router, ServiceListenAddress(config, edge_home, "router"));
+  options.reconciler.hub_services = {{"edge-hub", hub.grpc_target},
+                                     {"edge-router", router.grpc_target},
+                                     {"edge-store", options.store.grpc_target}};
   ConfigSection section = config.Section("agent");
   ASSIGN_OR_RETURN(options.listen, ListenAddressFromSection(section, edge_home));
   ASSIGN_OR_RETURN(std::string modules_dir, section.GetString("modules_dir", "data/modules"));
@@ -66,19 +74,33 @@ absl::Status RunAgent(const ServiceContext& context) {
   MetricsRegistry metrics_registry;  // outlives everything below that counts into it
   AgentMetrics metrics(&metrics_registry);
   ProcessRuntime runtime({.modules_dir = options.modules_dir, .monitor = monitor});
-  AgentGrpcService service(store, options.device.id, &runtime, &metrics);
+  ModuleTable table;
+  std::atomic<Reconciler*> to_wake{nullptr};
+  HealthChecker health(
+      &runtime, SystemClock::Get(),
+      [&to_wake] {
+        if (Reconciler* reconciler = to_wake.load()) reconciler->Wake();
+      },
+      &metrics.became_unhealthy);
+  const std::string twin_id = absl::StrCat(options.device.id, "/$edgeAgent");
+  Reconciler reconciler(store, twin_id, &runtime, options.reconciler, SystemClock::Get(), &metrics,
+                        &health, &table);
+  to_wake = &reconciler;
+  AgentGrpcService service(store, options.device.id, &runtime, &reconciler, &health, &table,
+                           &metrics);
   ServiceRunner runner("agent", options.listen, options.shutdown_grace);
   runner.SetMetrics(&metrics_registry, options.metrics_http);
   RETURN_IF_ERROR(runner.Start({&service}));
+  health.Start();
+  reconciler.Start();
   {
-    const std::string twin_id = absl::StrCat(options.device.id, "/$edgeAgent");
-    Reconciler reconciler(store, twin_id, &runtime, options.reconciler, SystemClock::Get(),
-                          &metrics);
     DeploymentFollower follower(store, twin_id, options.store_retry, &reconciler, &metrics);
-    reconciler.Start();
     follower.Start();
     runner.WaitForTermination();
-  }  // the follower, then the reconciler, stopped and joined before the server shuts down
+  }  // the follower, the health checks and the reconciler stopped before the server shuts down
+  health.Stop();
+  reconciler.Stop();  // module commands still waiting get UNAVAILABLE
+  service.EndStreams();
   runner.Shutdown();
   return absl::OkStatus();
 }

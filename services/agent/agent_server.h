@@ -1,6 +1,8 @@
 // Wiring and lifecycle of edge-agent: reads [device] and [agent] from the config, connects to the
 // store, opens the module runtime, follows `$edgeAgent` desired and reconciles the modules
-// (DeploymentFollower, Reconciler) and serves edge.agent.v1 until SIGTERM.
+// (DeploymentFollower, Reconciler, with the HealthChecker and the ModuleTable) and serves
+// edge.agent.v1 until SIGTERM; then stops the follower, the health checks and the reconciler, ends
+// the long-lived streams and shuts the server down.
 #ifndef EDGE_SERVICES_AGENT_AGENT_SERVER_H_
 #define EDGE_SERVICES_AGENT_AGENT_SERVER_H_
 
@@ -25,7 +27,8 @@ struct AgentOptions {
   absl::Duration shutdown_grace = absl::Seconds(5);
   MetricsHttpOptions metrics_http;  // metrics_port, metrics_address (see service_runner.h)
   // reconcile_interval_seconds and the restart policy's numbers (restart_initial_delay_seconds,
-  // restart_max_delay_seconds, restart_max_count, restart_healthy_seconds).
+  // restart_max_delay_seconds, restart_max_count, restart_healthy_seconds); the services behind
+  // edgeHub's runtimeStatus at their own `hub.listen`, `router.listen` and `store.listen`.
   ReconcilerOptions reconciler;
   // How fast the deployment follower retries a failed store call or watch.
   RetryPolicy store_retry{.initial = absl::Milliseconds(100), .max = absl::Seconds(5)};

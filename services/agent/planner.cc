@@ -48,7 +48,8 @@ absl::string_view ToString(ActionKind kind) {
 
 std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& desired,
                                          const std::vector<ModuleStatus>& actual,
-                                         const std::set<std::string>& restart_due) {
+                                         const std::set<std::string>& restart_due,
+                                         const PlanOverrides& overrides) {
   std::map<std::string, const ModuleSpec*> runnable;
   for (const ModuleSpec* spec : desired) {
     if (spec->type == ModuleType::kProcess) runnable[spec->name] = spec;
@@ -68,7 +69,8 @@ std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& d
     if (spec->type != ModuleType::kProcess) continue;
     absl::StatusOr<ModuleConfig> config = ModuleConfigFromSpec(*spec);
     if (!config.ok()) continue;
-    const bool want_running = spec->status == DesiredModuleStatus::kRunning;
+    const bool want_running = spec->status == DesiredModuleStatus::kRunning &&
+                              overrides.held_stopped.count(spec->name) == 0;
     auto it = present.find(spec->name);
     if (it == present.end()) {
       plan.push_back({.kind = ActionKind::kCreate,
@@ -83,7 +85,8 @@ std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& d
                       .name = spec->name,
                       .config = *std::move(config),
                       .start = want_running});
-    } else if (!want_running && module.state == ModuleState::kRunning) {
+    } else if (module.state == ModuleState::kRunning &&
+               (!want_running || overrides.stop.count(spec->name) > 0)) {
       plan.push_back({.kind = ActionKind::kStop, .name = spec->name});
     } else if (want_running &&
                (module.state == ModuleState::kCreated ||

@@ -7,7 +7,9 @@
 //   - a desired process module the runtime lacks → kCreate (started when desired running);
 //   - spec_hash ≠ RecreateFingerprint(spec) → kRecreate (stop, remove, create, start if running);
 //   - desired stopped and running → kStop; desired running and never started → kStart;
-//   - desired running, ended, and named in `restart_due` (the restart policy's verdict) → kStart.
+//   - desired running, ended, and named in `restart_due` (the restart policy's verdict) → kStart;
+//   - `overrides.held_stopped` (StopModule) count as desired stopped; running modules in
+//     `overrides.stop` (unhealthy, to be restarted by the restart policy) → kStop.
 // Removals come first (by name), then everything else in startupOrder, ties by name. Docker
 // modules get no action (the process runtime cannot run them). Running a plan and planning again
 // gives an empty plan.
@@ -43,10 +45,17 @@ struct PlannedAction {
   friend bool operator==(const PlannedAction&, const PlannedAction&) = default;
 };
 
+// What the reconciler decides besides the deployment.
+struct PlanOverrides {
+  std::set<std::string> held_stopped = {};  // stopped by StopModule: as if desired stopped
+  std::set<std::string> stop = {};  // running but unhealthy: stop (the policy restarts them)
+};
+
 // `desired` in startupOrder (EdgeAgentDesired::InStartupOrder); `actual` the runtime's modules.
 std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& desired,
                                          const std::vector<ModuleStatus>& actual,
-                                         const std::set<std::string>& restart_due);
+                                         const std::set<std::string>& restart_due,
+                                         const PlanOverrides& overrides = {});
 
 struct ActionResult {
   PlannedAction action;

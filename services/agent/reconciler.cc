@@ -7,36 +7,106 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/health_check.h"
 #include "common/local_channel.h"
 #include "common/logging.h"
+#include "common/status_macros.h"
 #include "services/agent/module_config.h"
 #include "services/agent/planner.h"
 
 namespace edge::agent {
-namespace {}  // namespace
+namespace {
+
+constexpr char kShuttingDown[] = "edge-agent is shutting down";
+
+}  // namespace
+
+absl::string_view ToString(ModuleCommand command) {
+  switch (command) {
+    case ModuleCommand::kStart:
+      return "start";
+    case ModuleCommand::kStop:
+      return "stop";
+    case ModuleCommand::kRestart:
+      return "restart";
+  }
+  return "unknown";
+}
 
 Reconciler::Reconciler(std::shared_ptr<grpc::Channel> store, std::string twin_id,
                        ModuleRuntime* runtime, ReconcilerOptions options, const Clock* clock,
-                       AgentMetrics* metrics)
+                       AgentMetrics* metrics, HealthChecker* health, ModuleTable* table)
     : twin_id_(std::move(twin_id)),
       runtime_(runtime),
       options_(std::move(options)),
       clock_(clock),
       metrics_(metrics),
+      health_(health),
+      table_(table),
       twin_stub_(store::v1::TwinStore::NewStub(store)),
       restarts_(options_.restart, clock) {}
 
-Reconciler::~Reconciler() {
+Reconciler::~Reconciler() { Stop(); }
+
+void Reconciler::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Reconciler::Stop() {
+  std::vector<Command> left;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
     if (call_ != nullptr) call_->TryCancel();
   }
   if (thread_.joinable()) thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    left.swap(commands_);
+  }
+  for (Command& command : left) command.done(absl::UnavailableError(kShuttingDown));
 }
 
-void Reconciler::Start() {
-  thread_ = std::thread([this] { Run(); });
+void Reconciler::Wake() {
+  absl::MutexLock lock(&mu_);
+  wake_ = true;
+}
+
+void Reconciler::Submit(ModuleCommand command, std::string name,
+                        std::function<void(absl::Status)> done) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      commands_.push_back({command, std::move(name), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError(kShuttingDown));
+}
+
+absl::Status Reconciler::RunCommand(ModuleCommand command, const std::string& name,
+                                    const EdgeAgentDesired* deployment) {
+  ASSIGN_OR_RETURN(ModuleStatus status, runtime_->Inspect(name));
+  if (command == ModuleCommand::kStop) {
+    held_stopped_.insert(name);
+    return runtime_->Stop(name);
+  }
+  if (deployment != nullptr) {
+    auto spec = deployment->modules.find(name);
+    if (spec != deployment->modules.end() && spec->second.status == DesiredModuleStatus::kStopped) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "module \"", name,
+          "\" is desired stopped by the deployment; deploy it with \"status\": \"running\""));
+    }
+  }
+  held_stopped_.erase(name);
+  restarts_.Forget(name);
+  if (command == ModuleCommand::kRestart) {
+    RETURN_IF_ERROR(runtime_->Stop(name));
+  } else if (status.state == ModuleState::kRunning) {
+    return absl::OkStatus();
+  }
+  return runtime_->Start(name);
 }
 
 void Reconciler::Update(std::optional<DesiredStatus> verdict,
@@ -54,27 +124,53 @@ void Reconciler::Update(std::optional<DesiredStatus> verdict,
 
 void Reconciler::Run() {
   absl::Time next = clock_->Now();
+  if (std::optional<std::map<std::string, ModuleStatus>> actual = ListModules()) Publish(*actual);
   while (true) {
     std::shared_ptr<const EdgeAgentDesired> deployment;
     std::optional<DesiredStatus> verdict;
+    std::vector<Command> commands;
     uint64_t generation;
+    bool loaded;
     {
       absl::MutexLock lock(&mu_);
       mu_.AwaitWithTimeout(absl::Condition(this, &Reconciler::Woken),
                            std::max(next - clock_->Now(), absl::ZeroDuration()));
       if (stopping_) return;
       wake_ = false;
-      if (!loaded_) {
-        next = clock_->Now() + options_.interval;
-        continue;
-      }
+      commands.swap(commands_);
+      loaded = loaded_;
       deployment = deployment_;
       verdict = verdict_;
       generation = generation_;
     }
-    if (generation != seen_generation_) {
+    if (loaded && generation != seen_generation_) {
       restarts_.Clear();
+      held_stopped_.clear();  // a new deployment ends every StopModule hold
       seen_generation_ = generation;
+    }
+    std::vector<absl::Status> outcomes;
+    for (Command& command : commands) {
+      absl::Status status = RunCommand(command.command, command.name, deployment.get());
+      const std::string what(ToString(command.command));
+      if (status.ok()) {
+        spdlog::info("module {}: {} (requested)", command.name, what);
+      } else {
+        spdlog::warn("module {}: requested {} failed: {}", command.name, what, status.ToString());
+      }
+      metrics_->module_commands.WithLabels({what, status.ok() ? "ok" : "error"}).Increment();
+      outcomes.push_back(std::move(status));
+    }
+    if (!commands.empty()) {
+      // Published before the callers hear back, so that what they read next (GetModule,
+      // WatchModules) already shows it; the pass below reports it.
+      if (std::optional<std::map<std::string, ModuleStatus>> actual = ListModules()) {
+        Publish(*actual);
+      }
+      for (size_t i = 0; i < commands.size(); ++i) commands[i].done(outcomes[i]);
+    }
+    if (!loaded) {
+      next = clock_->Now() + options_.interval;
+      continue;
     }
     next = ReconcileOnce(deployment.get(), verdict);
   }
@@ -105,9 +201,11 @@ std::map<std::string, ModuleView> Reconciler::Views(
     if (auto problem = problems_.find(name); problem != problems_.end()) {
       view.problem = problem->second;
     }
+    view.held_stopped = held_stopped_.count(name) > 0;
+    if (health_ != nullptr) view.health = health_->Find(name);
     auto status = actual.find(name);
     if (status != actual.end() && spec.status == DesiredModuleStatus::kRunning &&
-        status->second.config.spec_hash == RecreateFingerprint(spec)) {
+        !view.held_stopped && status->second.config.spec_hash == RecreateFingerprint(spec)) {
       RestartDecision decision = restarts_.Decide(name, spec.restart_policy, status->second);
       view.restart = decision.action;
       if (decision.action == RestartAction::kBackoff) *next = std::min(*next, decision.restart_at);
@@ -123,14 +221,25 @@ absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
   std::optional<std::map<std::string, ModuleStatus>> actual = ListModules();
   if (!actual.has_value()) return next;
   if (deployment != nullptr) {
+    TrackHealth(*deployment, *actual);
     std::set<std::string> restart_due;
+    PlanOverrides overrides{.held_stopped = held_stopped_, .stop = {}};
+    std::map<std::string, std::string> unhealthy;  // module → why, to be stopped
     for (const auto& [name, view] : Views(*deployment, *actual, &next)) {
       if (view.restart == RestartAction::kRestartNow) restart_due.insert(name);
+      auto status = actual->find(name);
+      if (status != actual->end() && status->second.state == ModuleState::kRunning &&
+          !view.held_stopped && view.health.has_value() &&
+          view.health->health == Health::kUnhealthy &&
+          PolicyRestartsUnhealthy(deployment->modules.at(name).restart_policy)) {
+        overrides.stop.insert(name);
+        unhealthy[name] = view.health->Describe();
+      }
     }
     std::vector<ModuleStatus> modules;
     for (const auto& [name, module] : *actual) modules.push_back(module);
     std::vector<PlannedAction> plan =
-        PlanReconcile(deployment->InStartupOrder(), modules, restart_due);
+        PlanReconcile(deployment->InStartupOrder(), modules, restart_due, overrides);
     for (const ActionResult& result : ExecutePlan(*runtime_, plan)) {
       const std::string& name = result.action.name;
       const std::string action(ToString(result.action.kind));
@@ -145,6 +254,12 @@ absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
             result.action.kind == ActionKind::kRecreate) {
           restarts_.Forget(name);
         }
+        if (result.action.kind == ActionKind::kStop && unhealthy.count(name) > 0) {
+          spdlog::warn("module {}: stopped for being {}; its restart policy restarts it", name,
+                       unhealthy[name]);
+          metrics_->unhealthy_stops.Increment();
+          restarts_.RecordUnhealthyStop(name, unhealthy[name]);
+        }
       } else {
         spdlog::warn("module {}: {} failed: {}", name, action, result.status.ToString());
         problems_[name] = absl::StrCat(action, " failed: ", result.status.message());
@@ -158,9 +273,58 @@ absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
     }
   }
   std::map<std::string, ModuleView> views;
-  if (deployment != nullptr) views = Views(*deployment, *actual, &next);
-  Report(ReportedProperties(deployment, verdict, *actual, views));
+  std::optional<SystemModuleHealth> hub_health;
+  if (deployment != nullptr) {
+    TrackHealth(*deployment, *actual);
+    views = Views(*deployment, *actual, &next);
+  }
+  Publish(*actual);
+  if (deployment != nullptr) hub_health = CheckHubServices();
+  Report(ReportedProperties(deployment, verdict, *actual, views, hub_health));
   return next;
+}
+
+void Reconciler::TrackHealth(const EdgeAgentDesired& deployment,
+                             const std::map<std::string, ModuleStatus>& actual) {
+  if (health_ == nullptr) return;
+  std::map<std::string, HealthChecker::Target> targets;
+  for (const auto& [name, status] : actual) {
+    auto spec = deployment.modules.find(name);
+    if (spec == deployment.modules.end() || status.state != ModuleState::kRunning) continue;
+    std::optional<HealthSettings> settings = HealthSettingsFromSpec(spec->second.create_options);
+    if (settings.has_value()) targets[name] = {*std::move(settings), status.started_at};
+  }
+  health_->Track(targets);
+}
+
+std::optional<SystemModuleHealth> Reconciler::CheckHubServices() {
+  if (options_.hub_services.empty()) return std::nullopt;
+  std::vector<std::pair<std::string, absl::Status>> checks;
+  for (const SystemService& service : options_.hub_services) {
+    absl::Status status = CheckHealth(service.target, options_.service_check_timeout);
+    if (!status.ok()) {
+      metrics_->system_service_down.WithLabels({service.name}).Increment();
+      if (services_down_.insert(service.name).second) {
+        spdlog::warn("{} at {} is not serving: {}", service.name, service.target,
+                     status.ToString());
+      }
+    } else if (services_down_.erase(service.name) > 0) {
+      spdlog::info("{} is serving again", service.name);
+    }
+    checks.emplace_back(service.name, std::move(status));
+  }
+  return HubHealthOf(checks);
+}
+
+void Reconciler::Publish(const std::map<std::string, ModuleStatus>& actual) {
+  if (table_ == nullptr) return;
+  std::vector<ModuleRow> rows;
+  for (const auto& [name, status] : actual) {
+    rows.push_back({.status = status,
+                    .health = health_ != nullptr ? health_->Find(name) : std::nullopt,
+                    .held_stopped = held_stopped_.count(name) > 0});
+  }
+  table_->Publish(std::move(rows));
 }
 
 void Reconciler::Report(const nlohmann::json& reported) {

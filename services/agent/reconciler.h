@@ -14,18 +14,36 @@
 // agent must not act on an empty deployment. Modules already running with the deployment's
 // spec_hash are adopted as they are.
 //
-// Lifecycle: created by RunAgent before the DeploymentFollower, Start()ed once; the destructor
-// stops and joins the thread (modules keep running). The runtime, AgentMetrics and the clock
-// outlive it. Update is thread-safe; everything else runs on the reconciler's thread.
+// Health: every pass tells the HealthChecker which running modules have a Healthcheck; a running
+// module it finds unhealthy is stopped when its restartPolicy is `on-unhealthy` or `always`, and
+// the restart policy restarts it with the usual backoff (others are reported `unhealthy` and left
+// running). Every pass also checks the health of edge-hub, edge-router and edge-store, reported as
+// the `edgeHub` system module's runtimeStatus.
+//
+// Commands (StartModule, StopModule, RestartModule) run on the reconciler's thread between passes,
+// so they never race a pass; a pass follows each batch. A stop holds the module stopped (the
+// restart policy leaves it alone) until a start or restart, or a deployment of another version.
+// Every pass publishes the modules to the ModuleTable (WatchModules).
+//
+// Lifecycle: created by RunAgent before the DeploymentFollower, Start()ed once; Stop() (or the
+// destructor) stops and joins the thread (modules keep running) and fails commands not yet run
+// with UNAVAILABLE. The runtime, the HealthChecker, the ModuleTable, AgentMetrics and the clock
+// outlive it. Update, Wake, Submit and Stop are thread-safe; everything else runs on the
+// reconciler's thread.
 #ifndef EDGE_SERVICES_AGENT_RECONCILER_H_
 #define EDGE_SERVICES_AGENT_RECONCILER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -35,25 +53,58 @@
 #include "nlohmann/json.hpp"
 #include "services/agent/agent_metrics.h"
 #include "services/agent/agent_reported.h"
+#include "services/agent/health_checker.h"
 #include "services/agent/manifest/manifest.h"
+#include "services/agent/module_table.h"
 #include "services/agent/restart_policy.h"
 #include "services/agent/runtime/module_runtime.h"
 
 namespace edge::agent {
 
+// A service whose health makes the `edgeHub` system module's runtimeStatus.
+struct SystemService {
+  std::string name;    // "edge-hub", "edge-router", "edge-store"
+  std::string target;  // its gRPC address
+};
+
 struct ReconcilerOptions {
   absl::Duration interval = absl::Seconds(5);  // [agent] reconcile_interval_seconds
   RestartSettings restart;
+  // Checked every pass (grpc.health.v1, common/health_check.h) for `edgeHub`'s runtimeStatus;
+  // empty: not reported.
+  std::vector<SystemService> hub_services;
+  absl::Duration service_check_timeout = absl::Seconds(1);
 };
+
+enum class ModuleCommand { kStart, kStop, kRestart };
+
+// "start", "stop", "restart".
+absl::string_view ToString(ModuleCommand command);
 
 class Reconciler {
  public:
   // `twin_id` is `<device>/$edgeAgent` (its reported properties are written).
+  // `health` and `table` may be null (no health checks; nothing published).
   Reconciler(std::shared_ptr<grpc::Channel> store, std::string twin_id, ModuleRuntime* runtime,
-             ReconcilerOptions options, const Clock* clock, AgentMetrics* metrics);
+             ReconcilerOptions options, const Clock* clock, AgentMetrics* metrics,
+             HealthChecker* health = nullptr, ModuleTable* table = nullptr);
   ~Reconciler();
 
   void Start();
+  // Stops and joins the thread; commands not yet run get UNAVAILABLE, and so do later ones.
+  void Stop();
+
+  // A pass soon (a module's health changed).
+  void Wake();
+
+  // Runs `command` on module `name` on the reconciler's thread and calls `done` there with the
+  // outcome (or at once with UNAVAILABLE when the reconciler is stopping):
+  //   kStop     holds the module stopped and stops it (SIGTERM, SIGKILL after its grace);
+  //   kStart    releases the hold, forgets its restart history and starts it (OK when running);
+  //   kRestart  releases the hold, forgets its restart history, stops and starts it.
+  // NOT_FOUND ("no module \"x\"") for a module the runtime does not have; FAILED_PRECONDITION for
+  // kStart/kRestart of a module the deployment in force wants stopped; the runtime's errors.
+  void Submit(ModuleCommand command, std::string name, std::function<void(absl::Status)> done);
 
   // The verdict on the last desired version (reported), and when set the deployment in force from
   // now on (its version is verdict->desired_version). A deployment of another version than the one
@@ -63,7 +114,9 @@ class Reconciler {
 
  private:
   void Run();
-  bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || wake_; }
+  bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || wake_ || !commands_.empty();
+  }
   // One pass: plan, execute, report. Returns when the next pass is due.
   absl::Time ReconcileOnce(const EdgeAgentDesired* deployment,
                            const std::optional<DesiredStatus>& verdict);
@@ -73,12 +126,27 @@ class Reconciler {
                                           absl::Time* next);
   std::optional<std::map<std::string, ModuleStatus>> ListModules();
   void Report(const nlohmann::json& reported);
+  absl::Status RunCommand(ModuleCommand command, const std::string& name,
+                          const EdgeAgentDesired* deployment);
+  // Tells the health checker which modules to check.
+  void TrackHealth(const EdgeAgentDesired& deployment,
+                   const std::map<std::string, ModuleStatus>& actual);
+  std::optional<SystemModuleHealth> CheckHubServices();
+  void Publish(const std::map<std::string, ModuleStatus>& actual);
+
+  struct Command {
+    ModuleCommand command;
+    std::string name;
+    std::function<void(absl::Status)> done;
+  };
 
   const std::string twin_id_;
   ModuleRuntime* const runtime_;
   const ReconcilerOptions options_;
   const Clock* const clock_;
   AgentMetrics* const metrics_;
+  HealthChecker* const health_;
+  ModuleTable* const table_;
   std::unique_ptr<store::v1::TwinStore::Stub> twin_stub_;
 
   // The reconciler's thread only.
@@ -86,6 +154,8 @@ class Reconciler {
   uint64_t seen_generation_ = 0;
   std::map<std::string, std::string> problems_;  // module → last failed action
   std::optional<nlohmann::json> last_reported_;  // what the store has (nullopt: not read yet)
+  std::set<std::string> held_stopped_;           // StopModule until a start or a deployment
+  std::set<std::string> services_down_;          // hub services last found down (logged once)
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -96,6 +166,7 @@ class Reconciler {
   int64_t deployment_version_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // + 1 for every new deployment version
   grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;  // a store call in progress
+  std::vector<Command> commands_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

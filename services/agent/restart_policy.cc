@@ -24,6 +24,10 @@ bool PolicyRestarts(RestartPolicy policy, const ModuleStatus& status) {
   return false;
 }
 
+bool PolicyRestartsUnhealthy(RestartPolicy policy) {
+  return policy == RestartPolicy::kOnUnhealthy || policy == RestartPolicy::kAlways;
+}
+
 RestartTracker::RestartTracker(RestartSettings settings, const Clock* clock)
     : settings_(std::move(settings)), clock_(clock) {}
 
@@ -44,7 +48,11 @@ RestartDecision RestartTracker::Decide(const std::string& name, RestartPolicy po
     }
     return {};
   }
-  if (!PolicyRestarts(policy, status)) return {.action = RestartAction::kStayDown};
+  const bool stopped_unhealthy =
+      record != nullptr && !record->unhealthy_stop.empty() && PolicyRestartsUnhealthy(policy);
+  if (!stopped_unhealthy && !PolicyRestarts(policy, status)) {
+    return {.action = RestartAction::kStayDown};
+  }
   if (record == nullptr) record = &records_[name];
   if (!record->gave_up && status.finished_at - status.started_at >= settings_.healthy_reset) {
     record->restart_count = 0;  // it ran healthy for long enough before this exit
@@ -68,6 +76,11 @@ void RestartTracker::RecordRestart(const std::string& name, const ModuleStatus& 
   record.last_exit = ended.finished_at;
   ++record.restart_count;
   record.last_restart = clock_->Now();
+  record.unhealthy_stop.clear();
+}
+
+void RestartTracker::RecordUnhealthyStop(const std::string& name, std::string why) {
+  records_[name].unhealthy_stop = std::move(why);
 }
 
 }  // namespace edge::agent

@@ -2,9 +2,10 @@
 // is running — whether and when a module that ended is started again, and when the agent gives up.
 //
 // `always` restarts every exit; `on-failure` and `on-unhealthy` restart an exit code other than 0
-// or a dead module (on-unhealthy is on-failure until health probes exist, README.md); `never`
-// never. The n-th restart (n = restartCount, from 0) waits min(initial · 2^n, max) after the exit
-// (10, 20, 40, … 300 s by default), runtimeStatus `backoff` meanwhile. After `max_restarts`
+// or a dead module; `never` never. A module the reconciler stopped because its health check found
+// it unhealthy (RecordUnhealthyStop; only under `on-unhealthy` and `always`) is restarted however
+// it exited. The n-th restart (n = restartCount, from 0) waits min(initial · 2^n, max) after the
+// exit (10, 20, 40, … 300 s by default), runtimeStatus `backoff` meanwhile. After `max_restarts`
 // restarts without `healthy_reset` of running, the module is `failed` and not restarted until
 // Clear() (the deployment changed). A module that ran for `healthy_reset` gets its count back to 0.
 //
@@ -43,6 +44,8 @@ struct RestartRecord {
   // How the run before the last restart ended (reported while the module runs again).
   int last_exit_code = 0;
   absl::Time last_exit = absl::InfinitePast();
+  // Set when the module was stopped for being unhealthy (why), until it is restarted.
+  std::string unhealthy_stop = {};
 };
 
 enum class RestartAction {
@@ -64,6 +67,9 @@ absl::Duration BackoffDelay(const RestartSettings& settings, int restart_count);
 // True when `policy` restarts a module that ended as `status` says (kExited or kDead).
 bool PolicyRestarts(RestartPolicy policy, const ModuleStatus& status);
 
+// True when `policy` restarts a module that is unhealthy: `on-unhealthy` and `always`.
+bool PolicyRestartsUnhealthy(RestartPolicy policy);
+
 class RestartTracker {
  public:
   RestartTracker(RestartSettings settings, const Clock* clock);
@@ -75,6 +81,9 @@ class RestartTracker {
   // The module, which had ended as `ended` says, was started again by the policy:
   // restartCount + 1, lastRestartTimeUtc = now.
   void RecordRestart(const std::string& name, const ModuleStatus& ended);
+  // The reconciler stopped the running module because it is unhealthy (`why`): the policy
+  // restarts it, with the usual backoff, however it exited.
+  void RecordUnhealthyStop(const std::string& name, std::string why);
   // The module is gone or recreated: its history with it.
   void Forget(const std::string& name) { records_.erase(name); }
   // A new deployment: every module gets a fresh start (given-up modules are tried again).

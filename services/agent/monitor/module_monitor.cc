@@ -20,6 +20,7 @@
 #include "common/edge_home.h"
 #include "common/subprocess.h"
 #include "nlohmann/json.hpp"
+#include "services/agent/monitor/log_lines.h"
 
 namespace edge::agent {
 namespace {
@@ -235,13 +236,16 @@ int ModuleMonitor::Run() {
   absl::Time kill_at = absl::InfiniteFuture();
   absl::Time drain_until = absl::InfiniteFuture();
   std::vector<char> buffer(64 * 1024);
+  bool at_line_start = true;
   while (!exited || (pipe_open && absl::Now() < drain_until)) {
     pollfd fds[2] = {{signals, POLLIN, 0}, {pipe_open ? pipe_fds[0] : -1, POLLIN, 0}};
     ::poll(fds, 2, PollTimeout(std::min(kill_at, drain_until)));
     if (fds[1].revents != 0) {
       const ssize_t n = ::read(pipe_fds[0], buffer.data(), buffer.size());
       if (n > 0) {
-        log.Write(buffer.data(), static_cast<size_t>(n));
+        const std::string stamped = StampLines(
+            absl::string_view(buffer.data(), static_cast<size_t>(n)), absl::Now(), &at_line_start);
+        log.Write(stamped.data(), stamped.size());
       } else if (n == 0 || errno != EINTR) {
         pipe_open = false;
       }

@@ -11,7 +11,8 @@
 //   exit.json      {"exit_code", "signal", "finished_unix_ms", "description"}, written when it
 //   ended
 //                  (removed at start, so its presence means "this run is over")
-//   output.log, output.log.1, ... output.log.N   stdout and stderr, newest first
+//   output.log, output.log.1, ... output.log.N   stdout and stderr, newest first, every line
+//                  stamped with the time it arrived (log_lines.h)
 //
 // SIGTERM (or SIGINT) to the monitor stops the module: SIGTERM to its process group, SIGKILL after
 // the grace period. When the module's main process ends, whatever it left in its group is killed

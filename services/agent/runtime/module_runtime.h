@@ -6,7 +6,9 @@
 //   RETURN_IF_ERROR(runtime.Create({.name = "sensor", .argv = {"/usr/bin/sensor"}}));
 //   RETURN_IF_ERROR(runtime.Start("sensor"));
 //   ASSIGN_OR_RETURN(ModuleStatus status, runtime.Inspect("sensor"));  // kRunning, pid, started_at
-//   RETURN_IF_ERROR(runtime.Stop("sensor", absl::Seconds(10)));       // SIGTERM, then SIGKILL
+//   RETURN_IF_ERROR(runtime.Stop("sensor"));                           // SIGTERM, then SIGKILL
+//   ASSIGN_OR_RETURN(LogText logs, runtime.ReadLogs("sensor", {.tail_lines = 10}));
+//   ASSIGN_OR_RETURN(LogText more, runtime.ReadLogsAfter("sensor", logs.end));  // what came since
 #ifndef EDGE_SERVICES_AGENT_RUNTIME_MODULE_RUNTIME_H_
 #define EDGE_SERVICES_AGENT_RUNTIME_MODULE_RUNTIME_H_
 
@@ -45,6 +47,32 @@ enum class ModuleState {
   kDead,    // was running, but its monitor is gone without recording an end
 };
 
+// Which lines of a module's output GetLogs wants: `since` first, then the last `tail_lines` of
+// those (0: all).
+struct LogQuery {
+  int tail_lines = 0;
+  absl::Time since = absl::InfinitePast();
+};
+
+// Where a read of a module's output ended, for reading on from there (`logs -f`). Opaque to
+// callers; a default cursor reads from the oldest output kept.
+struct LogCursor {
+  uint64_t file = 0;      // the runtime's identity of the file (an inode)
+  int64_t offset = 0;     // bytes into it
+  bool mid_line = false;  // the text read so far ends inside a line
+};
+
+struct LogText {
+  std::string text;  // the module's output: whole lines, the last one maybe unfinished
+  LogCursor end;     // where `text` ends
+};
+
+// What a command run in a module's context (Exec) did.
+struct ExecResult {
+  int exit_code = 0;   // the exit status, or 128 + signal
+  std::string output;  // stdout and stderr together, at most the last 4 KiB (as Docker keeps)
+};
+
 struct ModuleStatus {
   ModuleConfig config = {};
   ModuleState state = ModuleState::kCreated;
@@ -72,9 +100,29 @@ class ModuleRuntime {
   virtual absl::Status Remove(const std::string& name) = 0;
   virtual absl::StatusOr<ModuleStatus> Inspect(const std::string& name) = 0;
   virtual absl::StatusOr<std::vector<ModuleStatus>> List() = 0;
-  // The last `tail_lines` lines of the module's output (stdout and stderr together); 0: all that
-  // is kept. NOT_FOUND for an unknown module.
-  virtual absl::StatusOr<std::string> Logs(const std::string& name, int tail_lines) = 0;
+  // The module's output (stdout and stderr together) that `query` selects, and where it ends.
+  // NOT_FOUND for an unknown module.
+  virtual absl::StatusOr<LogText> ReadLogs(const std::string& name, const LogQuery& query) = 0;
+  // The whole lines written after `after` (empty text when there are none yet; an unfinished line
+  // waits for its end). NOT_FOUND once the module is gone, which is how a follower learns that it
+  // was removed.
+  virtual absl::StatusOr<LogText> ReadLogsAfter(const std::string& name,
+                                                const LogCursor& after) = 0;
+  // Runs `argv` (a program, PATH searched in the module's environment, and its arguments) as the
+  // module's health check does: with the module's environment and working directory, for at most
+  // `timeout` (then it is killed and the result is DEADLINE_EXCEEDED). NOT_FOUND for an unknown
+  // module; INVALID_ARGUMENT for an empty argv; NOT_FOUND naming the program when it cannot be
+  // found. A command that ran is OK whatever its exit code.
+  virtual absl::StatusOr<ExecResult> Exec(const std::string& name,
+                                          const std::vector<std::string>& argv,
+                                          absl::Duration timeout) = 0;
+
+  // The last `tail_lines` lines of the module's output; 0: all that is kept.
+  absl::StatusOr<std::string> Logs(const std::string& name, int tail_lines) {
+    absl::StatusOr<LogText> logs = ReadLogs(name, {.tail_lines = tail_lines});
+    if (!logs.ok()) return logs.status();
+    return std::move(logs->text);
+  }
 };
 
 }  // namespace edge::agent

@@ -1,12 +1,16 @@
 #include "services/agent/runtime/process_runtime.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -18,6 +22,7 @@
 #include "common/status_macros.h"
 #include "common/subprocess.h"
 #include "nlohmann/json.hpp"
+#include "services/agent/monitor/log_lines.h"
 #include "services/agent/monitor/module_monitor.h"
 
 namespace edge::agent {
@@ -27,6 +32,8 @@ constexpr absl::Duration kStartTimeout = absl::Seconds(5);
 // How long Stop waits beyond the module's grace for the monitor to record the end.
 constexpr absl::Duration kStopSlack = absl::Seconds(5);
 constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+// Exec keeps the end of a command's output, as Docker keeps for a health check.
+constexpr size_t kExecOutputBytes = 4096;
 
 std::string ReadWhole(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -36,6 +43,64 @@ std::string ReadWhole(const std::filesystem::path& path) {
 // The JSON object in `path`; discarded (is_discarded()) when absent or unreadable.
 nlohmann::json ReadJson(const std::filesystem::path& path) {
   return nlohmann::json::parse(ReadWhole(path), nullptr, /*allow_exceptions=*/false);
+}
+
+// The bytes of `path` from `offset` to its end; `*file` receives its inode (0 when it is absent).
+std::string ReadFrom(const std::filesystem::path& path, int64_t offset, uint64_t* file) {
+  *file = 0;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  struct stat st = {};
+  std::string text;
+  if (::fstat(fd, &st) == 0) {
+    *file = st.st_ino;
+    if (st.st_size > offset) {
+      text.resize(static_cast<size_t>(st.st_size - offset));
+      const ssize_t n = ::pread(fd, text.data(), text.size(), offset);
+      text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
+uint64_t FileId(const std::filesystem::path& path) {
+  struct stat st = {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// The module's environment: its config's, plus a default PATH when it sets none.
+std::vector<std::pair<std::string, std::string>> ModuleEnv(const ModuleConfig& config) {
+  std::vector<std::pair<std::string, std::string>> env = config.env;
+  if (std::none_of(env.begin(), env.end(), [](const auto& kv) { return kv.first == "PATH"; })) {
+    env.emplace_back("PATH", kDefaultPath);
+  }
+  return env;
+}
+
+// `program` as execvp would find it in `env`'s PATH; nullopt when it is not there.
+std::optional<std::filesystem::path> FindProgram(
+    const std::string& program, const std::vector<std::pair<std::string, std::string>>& env) {
+  if (program.find('/') != std::string::npos) return program;
+  for (const auto& [key, value] : env) {
+    if (key != "PATH") continue;
+    for (absl::string_view dir : absl::StrSplit(value, ':', absl::SkipEmpty())) {
+      std::filesystem::path candidate = std::filesystem::path(std::string(dir)) / program;
+      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+// The last `tail_lines` lines of `text` (a final line without a newline counts); 0: all.
+std::string TailLines(std::string text, int tail_lines) {
+  if (tail_lines <= 0) return text;
+  size_t start = text.size();
+  if (start > 0 && text[start - 1] == '\n') --start;
+  for (int lines = 0; start > 0; --start) {
+    if (text[start - 1] == '\n' && ++lines == tail_lines) break;
+  }
+  return text.substr(start);
 }
 
 // A module id (IoT Hub's rule, which has no '/'), usable as a directory name.
@@ -173,10 +238,7 @@ absl::Status ProcessRuntime::Start(const std::string& name) {
   monitor.argv = config.argv;
   std::vector<std::string> argv = {options_.monitor.string()};
   for (std::string& arg : monitor.ToArgs()) argv.push_back(std::move(arg));
-  std::vector<std::pair<std::string, std::string>> env = config.env;
-  if (std::none_of(env.begin(), env.end(), [](const auto& kv) { return kv.first == "PATH"; })) {
-    env.emplace_back("PATH", kDefaultPath);
-  }
+  std::vector<std::pair<std::string, std::string>> env = ModuleEnv(config);
   ASSIGN_OR_RETURN(Subprocess process, Subprocess::Start({.argv = std::move(argv),
                                                           .env = std::move(env),
                                                           .inherit_env = false,
@@ -256,25 +318,121 @@ absl::StatusOr<std::vector<ModuleStatus>> ProcessRuntime::List() {
   return modules;
 }
 
-absl::StatusOr<std::string> ProcessRuntime::Logs(const std::string& name, int tail_lines) {
+absl::StatusOr<LogText> ProcessRuntime::ReadLogs(const std::string& name, const LogQuery& query) {
   {
     absl::MutexLock lock(&mu_);
     RETURN_IF_ERROR(ReadConfig(name).status());
   }
   const std::filesystem::path dir = StateDir(name);
   std::string all;
+  uint64_t file = 0;
   for (int n = options_.log_files; n >= 1; --n) {
-    all += ReadWhole(dir / absl::StrCat("output.log.", n));
+    all += ReadFrom(dir / absl::StrCat("output.log.", n), 0, &file);
   }
-  all += ReadWhole(dir / "output.log");
-  if (tail_lines <= 0) return all;
-  size_t start = all.size();
-  // A final line without a newline counts as a line.
-  if (start > 0 && all[start - 1] == '\n') --start;
-  for (int lines = 0; start > 0; --start) {
-    if (all[start - 1] == '\n' && ++lines == tail_lines) break;
+  const size_t before_current = all.size();
+  all += ReadFrom(dir / "output.log", 0, &file);
+  LogText logs;
+  logs.end = {.file = file, .offset = static_cast<int64_t>(all.size() - before_current)};
+  logs.text =
+      TailLines(UnstampLines(all, query.since, false, &logs.end.mid_line), query.tail_lines);
+  return logs;
+}
+
+absl::StatusOr<LogText> ProcessRuntime::ReadLogsAfter(const std::string& name,
+                                                      const LogCursor& after) {
+  {
+    absl::MutexLock lock(&mu_);
+    RETURN_IF_ERROR(ReadConfig(name).status());
   }
-  return all.substr(start);
+  if (after.file == 0) return ReadLogs(name, {});
+  const std::filesystem::path dir = StateDir(name);
+  // Where the cursor's file is now: still output.log, or rotated to output.log.<n> (0: neither;
+  // rotated away altogether, output.log is read from its start).
+  int rotated = 0;
+  if (FileId(dir / "output.log") != after.file) {
+    for (int n = 1; n <= options_.log_files && rotated == 0; ++n) {
+      if (FileId(dir / absl::StrCat("output.log.", n)) == after.file) rotated = n;
+    }
+  }
+  // What was written since, file by file, oldest first.
+  struct Piece {
+    uint64_t file;
+    int64_t start;
+    std::string text;
+  };
+  std::vector<Piece> pieces;
+  for (int n = rotated; n >= 1; --n) {
+    Piece piece{.file = 0, .start = n == rotated ? after.offset : 0, .text = {}};
+    piece.text = ReadFrom(dir / absl::StrCat("output.log.", n), piece.start, &piece.file);
+    pieces.push_back(std::move(piece));
+  }
+  Piece current{.file = 0, .start = 0, .text = {}};
+  if (rotated == 0 && FileId(dir / "output.log") == after.file) current.start = after.offset;
+  current.text = ReadFrom(dir / "output.log", current.start, &current.file);
+  pieces.push_back(std::move(current));
+
+  // Only whole lines are taken, so that a read never ends inside a line's time stamp: the cursor
+  // goes just after the last newline.
+  LogText logs;
+  logs.end = after;
+  std::string raw;
+  for (size_t i = pieces.size(); i-- > 0;) {
+    const size_t newline = pieces[i].text.rfind('\n');
+    if (pieces[i].file == 0 || newline == std::string::npos) continue;
+    logs.end = {.file = pieces[i].file,
+                .offset = pieces[i].start + static_cast<int64_t>(newline) + 1,
+                .mid_line = false};
+    for (size_t k = 0; k < i; ++k) raw += pieces[k].text;
+    raw.append(pieces[i].text, 0, newline + 1);
+    break;
+  }
+  logs.text = UnstampLines(raw, absl::InfinitePast(), after.mid_line);
+  return logs;
+}
+
+absl::StatusOr<ExecResult> ProcessRuntime::Exec(const std::string& name,
+                                                const std::vector<std::string>& argv,
+                                                absl::Duration timeout) {
+  if (argv.empty() || argv[0].empty()) {
+    return absl::InvalidArgumentError("exec: no program to run");
+  }
+  ModuleConfig config;
+  {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(config, ReadConfig(name));
+  }
+  const std::filesystem::path dir = StateDir(name);
+  std::vector<std::pair<std::string, std::string>> env = ModuleEnv(config);
+  std::optional<std::filesystem::path> program = FindProgram(argv[0], env);
+  if (!program.has_value()) {
+    return absl::NotFoundError(absl::StrCat("exec: \"", argv[0], "\" is not in the module's PATH"));
+  }
+  std::vector<std::string> args = argv;
+  args[0] = program->string();
+  const std::filesystem::path output = dir / absl::StrCat("exec-", execs_++, ".out");
+  ASSIGN_OR_RETURN(Subprocess process,
+                   Subprocess::Start({.argv = std::move(args),
+                                      .env = std::move(env),
+                                      .inherit_env = false,
+                                      .log_file = output,
+                                      .new_session = true,
+                                      .working_directory =
+                                          config.working_dir.empty() ? dir : config.working_dir}));
+  absl::StatusOr<int> waited = process.Wait(timeout);
+  const bool timed_out = !waited.ok();
+  ::kill(-process.pid(), SIGKILL);  // its session: what it left behind, or all of it at a timeout
+  if (timed_out) waited = process.Wait(absl::Seconds(5));
+  std::string text = ReadWhole(output);
+  std::filesystem::remove(output);
+  if (timed_out || !waited.ok()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("timed out after ", absl::FormatDuration(timeout)));
+  }
+  ExecResult result;
+  if (text.size() > kExecOutputBytes) text.erase(0, text.size() - kExecOutputBytes);
+  result.output = std::move(text);
+  result.exit_code = WIFEXITED(*waited) ? WEXITSTATUS(*waited) : 128 + WTERMSIG(*waited);
+  return result;
 }
 
 }  // namespace edge::agent

@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <set>
@@ -49,7 +50,12 @@ class ProcessRuntime final : public ModuleRuntime {
   absl::Status Remove(const std::string& name) override;
   absl::StatusOr<ModuleStatus> Inspect(const std::string& name) override;
   absl::StatusOr<std::vector<ModuleStatus>> List() override;
-  absl::StatusOr<std::string> Logs(const std::string& name, int tail_lines) override;
+  absl::StatusOr<LogText> ReadLogs(const std::string& name, const LogQuery& query) override;
+  absl::StatusOr<LogText> ReadLogsAfter(const std::string& name, const LogCursor& after) override;
+  // Runs the command in a session of its own (killed whole at the timeout, and whatever it left
+  // behind afterwards), its output in a file of the state directory that is removed afterwards.
+  absl::StatusOr<ExecResult> Exec(const std::string& name, const std::vector<std::string>& argv,
+                                  absl::Duration timeout) override;
 
  private:
   std::filesystem::path StateDir(const std::string& name) const;
@@ -60,6 +66,7 @@ class ProcessRuntime final : public ModuleRuntime {
   const ProcessRuntimeOptions options_;
   absl::Mutex mu_;  // one operation at a time: they read and write the same state files
   std::set<pid_t> monitors_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> execs_{0};  // names each Exec's output file
 };
 
 }  // namespace edge::agent

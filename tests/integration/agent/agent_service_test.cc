@@ -1,9 +1,10 @@
 // edge-agent with the real edge-store, over real gRPC on unix sockets in a temp EDGE_HOME:
 // ApplyDeployment writes both desired documents (and module twins) with compare-and-set, nothing
-// for an invalid or conflicting deployment; GetDeployment; ListModules/GetModule/GetLogs over
-// modules a ProcessRuntime of the test runs in the agent's modules_dir (the reconciler that will
-// create them does not exist yet); the store down.
+// for an invalid or conflicting deployment; GetDeployment; ListModules/GetModule/GetLogs (tail,
+// since, follow) and Stop/Start/RestartModule over modules a ProcessRuntime of the test runs in
+// the agent's modules_dir (no deployment: the reconciler leaves them alone); the store down.
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "edge/agent/v1/agent.grpc.pb.h"
 #include "edge/store/v1/identities.grpc.pb.h"
@@ -130,6 +132,15 @@ class AgentServiceTest : public ::testing::Test {
     v1::GetModuleRequest request;
     request.set_name(name);
     return agent_stub_->GetModule(Rpc().get(), request, module);
+  }
+
+  // GetLogs as `request` says, every chunk concatenated.
+  grpc::Status ReadLogs(v1::GetLogsRequest request, std::string* text) {
+    std::unique_ptr<grpc::ClientContext> rpc = Rpc();
+    auto reader = agent_stub_->GetLogs(rpc.get(), request);
+    v1::LogChunk chunk;
+    while (reader->Read(&chunk)) *text += chunk.text();
+    return reader->Finish();
   }
 
   // GetLogs, every chunk concatenated.
@@ -375,6 +386,98 @@ TEST_F(AgentServiceTest, BadModuleArgumentsAreInvalid) {
   status = GetLogs("talker", -1, &text);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(), "tail: -1 is negative (0 means every line kept)");
+}
+
+TEST_F(AgentServiceTest, GetLogsSinceReturnsOnlyLinesWrittenSinceThen) {
+  RunModule("clock", "echo early; sleep 1.5; echo late");
+  std::string text;
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (text.find("early") == std::string::npos && absl::Now() < deadline) {
+    text.clear();
+    ASSERT_TRUE(GetLogs("clock", 0, &text).ok());
+  }
+  const absl::Time between = absl::Now() + absl::Milliseconds(200);
+  WaitForState("clock", ModuleState::kExited);
+
+  v1::GetLogsRequest request;
+  request.set_name("clock");
+  request.set_since_unix_ms(absl::ToUnixMillis(between));
+  std::string since;
+  ASSERT_TRUE(ReadLogs(request, &since).ok());
+  EXPECT_EQ(since, "late\n");
+  request.set_since_unix_ms(absl::ToUnixMillis(absl::Now() + absl::Hours(1)));
+  std::string none;
+  ASSERT_TRUE(ReadLogs(request, &none).ok());
+  EXPECT_EQ(none, "");
+}
+
+TEST_F(AgentServiceTest, GetLogsFollowStreamsNewLinesUntilTheModuleIsRemoved) {
+  RunModule("ticker", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; done");
+  v1::GetLogsRequest request;
+  request.set_name("ticker");
+  request.set_tail(1);
+  request.set_follow(true);
+  std::unique_ptr<grpc::ClientContext> rpc = Rpc();
+  auto reader = agent_stub_->GetLogs(rpc.get(), request);
+  std::string text;
+  v1::LogChunk chunk;
+  while (text.find("tick 20\n") == std::string::npos && reader->Read(&chunk)) text += chunk.text();
+  ASSERT_THAT(text, HasSubstr("tick 20\n"));
+  ASSERT_TRUE(runtime_.Remove("ticker").ok());
+  while (reader->Read(&chunk)) text += chunk.text();
+  grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+
+  // Every line once, in order, from the one `tail` gave.
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 2u);
+  int first = 0;
+  ASSERT_EQ(std::sscanf(lines[0].c_str(), "tick %d", &first), 1) << lines[0];
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(lines[i], absl::StrCat("tick ", first + static_cast<int>(i))) << text;
+  }
+}
+
+TEST_F(AgentServiceTest, GetLogsWithANegativeSinceIsInvalid) {
+  RunModule("quiet", "exit 0");
+  v1::GetLogsRequest request;
+  request.set_name("quiet");
+  request.set_since_unix_ms(-1);
+  std::string text;
+  grpc::Status status = ReadLogs(request, &text);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "since_unix_ms: -1 is negative (0 means from the start)");
+}
+
+// Without a deployment the agent's reconciler leaves modules alone, but carries out commands.
+TEST_F(AgentServiceTest, StopStartAndRestartActOnTheRuntimesModules) {
+  RunModule("sleeper", "exec sleep 30");
+  v1::Module module;
+  v1::StopModuleRequest stop;
+  stop.set_name("sleeper");
+  grpc::Status status = agent_stub_->StopModule(Rpc().get(), stop, &module);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(module.state(), v1::MODULE_STATE_EXITED);
+  EXPECT_EQ(module.exit_code(), 143);  // SIGTERM
+  EXPECT_TRUE(module.held_stopped());
+  v1::Module listed;
+  ASSERT_TRUE(GetModule("sleeper", &listed).ok());
+  EXPECT_TRUE(listed.held_stopped());
+
+  v1::StartModuleRequest start;
+  start.set_name("sleeper");
+  status = agent_stub_->StartModule(Rpc().get(), start, &module);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(module.state(), v1::MODULE_STATE_RUNNING);
+  EXPECT_FALSE(module.held_stopped());
+
+  const int64_t pid = module.pid();
+  v1::RestartModuleRequest restart;
+  restart.set_name("sleeper");
+  status = agent_stub_->RestartModule(Rpc().get(), restart, &module);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(module.state(), v1::MODULE_STATE_RUNNING);
+  EXPECT_NE(module.pid(), pid);
 }
 
 // --- The store down

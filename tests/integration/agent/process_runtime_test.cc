@@ -5,12 +5,14 @@
 
 #include <signal.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/procfs.h"
 #include "gmock/gmock.h"
@@ -264,6 +266,84 @@ TEST_F(ProcessRuntimeTest, MemoryLimitIsTheModulesAddressSpaceLimit) {
   ASSERT_TRUE(runtime_->Start("limited").ok());
   WaitForExit("limited");
   EXPECT_EQ(*runtime_->Logs("limited", 0), "262144\n");  // KiB
+}
+
+TEST_F(ProcessRuntimeTest, ExecRunsACommandInTheModulesEnvironmentAndDirectory) {
+  Run("host", "exec sleep 30");
+  absl::StatusOr<ExecResult> result =
+      runtime_->Exec("host", {"sh", "-c", "echo $GREETING in $(pwd); exit 4"}, absl::Seconds(5));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 4);
+  EXPECT_EQ(result->output,
+            absl::StrCat("hello in ", (dir_.path() / "modules/host").string(), "\n"));
+  // Its output file is gone again.
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path() / "modules/host")) {
+    EXPECT_THAT(entry.path().filename().string(), Not(HasSubstr("exec-")));
+  }
+}
+
+TEST_F(ProcessRuntimeTest, ExecKillsACommandThatOutlivesItsTimeout) {
+  Run("host", "exec sleep 30");
+  const absl::Time started = absl::Now();
+  absl::StatusOr<ExecResult> result =
+      runtime_->Exec("host", {"/bin/sh", "-c", "sleep 20 & sleep 20"}, absl::Milliseconds(300));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(result.status().message(), "timed out after 300ms");
+  EXPECT_LT(absl::Now() - started, absl::Seconds(3));
+}
+
+TEST_F(ProcessRuntimeTest, ExecErrors) {
+  Run("host", "exec sleep 30");
+  EXPECT_EQ(runtime_->Exec("nobody", {"true"}, absl::Seconds(1)).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<ExecResult> missing = runtime_->Exec("host", {"no-such-check"}, absl::Seconds(1));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "exec: \"no-such-check\" is not in the module's PATH");
+  EXPECT_EQ(runtime_->Exec("host", {}, absl::Seconds(1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProcessRuntimeTest, ReadingOnFromACursorGetsEveryLineOnceAcrossRotations) {
+  // About 11 KiB of output (with the time stamps), 2 KiB a second, through 1 KiB files.
+  runtime_ = NewRuntime(/*log_max_bytes=*/1024, /*log_files=*/3);
+  Run("counter",
+      "i=0; while [ $i -lt 300 ]; do echo \"line $i\"; i=$((i+1)); sleep 0.005; done; sleep 30");
+  absl::StatusOr<LogText> logs = runtime_->ReadLogs("counter", {.tail_lines = 1});
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  std::string text = logs->text;
+  LogCursor cursor = logs->end;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!absl::StrContains(text, "line 299\n") && absl::Now() < deadline) {
+    absl::StatusOr<LogText> more = runtime_->ReadLogsAfter("counter", cursor);
+    ASSERT_TRUE(more.ok()) << more.status();
+    text += more->text;
+    cursor = more->end;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  std::vector<std::string> lines = absl::StrSplit(text, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(lines.empty());
+  int first = 0;
+  ASSERT_EQ(std::sscanf(lines[0].c_str(), "line %d", &first), 1) << lines[0];
+  ASSERT_EQ(lines.back(), "line 299");
+  for (size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_EQ(lines[i], absl::StrCat("line ", first + static_cast<int>(i)));
+  }
+  ASSERT_TRUE(runtime_->Remove("counter").ok());
+  EXPECT_EQ(runtime_->ReadLogsAfter("counter", cursor).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ProcessRuntimeTest, LinesAreSelectedByTheTimeTheyWereWritten) {
+  Run("clock", "echo early; sleep 1; echo late");
+  ASSERT_TRUE(WaitForOutput("clock", "early"));
+  const absl::Time between = absl::Now() + absl::Milliseconds(300);
+  WaitForExit("clock");
+  absl::StatusOr<LogText> logs = runtime_->ReadLogs("clock", {.since = between});
+  ASSERT_TRUE(logs.ok());
+  EXPECT_EQ(logs->text, "late\n");
+  // On disk every line carries its time.
+  EXPECT_THAT(ReadFile(dir_.path() / "modules/clock/output.log"),
+              ::testing::MatchesRegex("20[0-9-]+T[0-9:.]+Z early\n20[0-9-]+T[0-9:.]+Z late\n"));
 }
 
 }  // namespace

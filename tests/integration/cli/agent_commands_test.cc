@@ -1,12 +1,15 @@
-// `edgectl deploy`, `list` and `logs` against the real edge-store and edge-agent (started directly,
-// without `up`) in a temp EDGE_HOME; modules are run by a ProcessRuntime of the test in the agent's
-// modules_dir, as the reconciler will run them.
+// `edgectl deploy`, `list`, `logs` (--tail, --since, -f) and `start|stop|restart` against the real
+// edge-store and edge-agent (started directly, without `up`) in a temp EDGE_HOME; modules are run
+// by a ProcessRuntime of the test in the agent's modules_dir (no deployment: the agent's
+// reconciler leaves them alone but carries out the commands).
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/subprocess.h"
 #include "edge/store/v1/twins.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
@@ -180,6 +183,108 @@ TEST_F(AgentCommandsTest, LogsOfAnUnknownModuleExits1) {
   Finished logs = Edgectl({"logs", "nobody"});
   EXPECT_EQ(ExitCode(logs), 1) << logs.output;
   EXPECT_EQ(logs.output, "edgectl: no module \"nobody\"\n");
+}
+
+TEST_F(AgentCommandsTest, StopStartAndRestartAModule) {
+  ASSERT_TRUE(
+      runtime_.Create({.name = "sleeper", .argv = {"/bin/sh", "-c", "exec sleep 30"}}).ok());
+  ASSERT_TRUE(runtime_.Start("sleeper").ok());
+
+  Finished stop = Edgectl({"stop", "sleeper"});
+  EXPECT_EQ(ExitCode(stop), 0) << stop.output;
+  EXPECT_EQ(stop.output,
+            "sleeper: stopped; it stays stopped until `edgectl start sleeper`, `edgectl restart "
+            "sleeper` or the next deployment\n");
+  EXPECT_EQ(runtime_.Inspect("sleeper")->state, ModuleState::kExited);
+  Finished list = Edgectl({"list"});
+  EXPECT_THAT(list.output, MatchesRegex(".*sleeper +exited \\(143\\) +Exited .* ago \\(killed by "
+                                        "SIGTERM\\) \\(stopped by edgectl stop\\)\n"));
+
+  Finished start = Edgectl({"start", "sleeper"});
+  EXPECT_EQ(ExitCode(start), 0) << start.output;
+  absl::StatusOr<ModuleStatus> started = runtime_.Inspect("sleeper");
+  ASSERT_TRUE(started.ok());
+  EXPECT_EQ(started->state, ModuleState::kRunning);
+  EXPECT_EQ(start.output, absl::StrCat("sleeper: running (pid ", started->pid, ")\n"));
+
+  Finished restart = Edgectl({"restart", "sleeper", "-o", "json"});
+  EXPECT_EQ(ExitCode(restart), 0) << restart.output;
+  Json module = Json::parse(restart.output, nullptr, false);
+  EXPECT_EQ(module["state"], "running") << restart.output;
+  EXPECT_NE(module["pid"], started->pid) << restart.output;
+  EXPECT_EQ(module["pid"], runtime_.Inspect("sleeper")->pid);
+}
+
+TEST_F(AgentCommandsTest, ModuleCommandsOfAnUnknownModuleExit1) {
+  for (const std::string command : {"start", "stop", "restart"}) {
+    Finished finished = Edgectl({command, "nobody"});
+    EXPECT_EQ(ExitCode(finished), 1) << command << ": " << finished.output;
+    EXPECT_EQ(finished.output, "edgectl: no module \"nobody\"\n") << command;
+  }
+}
+
+TEST_F(AgentCommandsTest, ModuleCommandsOfAMalformedNameExit2) {
+  Finished finished = Edgectl({"stop", "a/b"});
+  EXPECT_EQ(ExitCode(finished), 2) << finished.output;
+  EXPECT_THAT(finished.output, ::testing::StartsWith("edgectl: name: "));
+}
+
+TEST_F(AgentCommandsTest, LogsSinceSelectsLinesByTime) {
+  ASSERT_TRUE(
+      runtime_.Create({.name = "talker", .argv = {"/bin/sh", "-c", "echo one; echo two"}}).ok());
+  ASSERT_TRUE(runtime_.Start("talker").ok());
+  WaitForExit("talker");
+
+  Finished hour = Edgectl({"logs", "talker", "--since", "1h"});
+  EXPECT_EQ(ExitCode(hour), 0) << hour.output;
+  EXPECT_EQ(hour.output, "one\ntwo\n");
+  Finished future = Edgectl({"logs", "talker", "--since", "2099-01-01T00:00:00Z"});
+  EXPECT_EQ(ExitCode(future), 0) << future.output;
+  EXPECT_EQ(future.output, "");
+  Finished past =
+      Edgectl({"logs", "talker", "--since", "2020-01-01T00:00:00+01:00", "--tail", "1"});
+  EXPECT_EQ(ExitCode(past), 0) << past.output;
+  EXPECT_EQ(past.output, "two\n");
+}
+
+TEST_F(AgentCommandsTest, LogsWithABadSinceExits2) {
+  Finished bad = Edgectl({"logs", "talker", "--since", "yesterday"});
+  EXPECT_EQ(ExitCode(bad), 2) << bad.output;
+  EXPECT_EQ(bad.output,
+            "edgectl: --since: \"yesterday\" is neither a duration (10m, 1h30m) nor an RFC 3339 "
+            "time (2026-01-02T15:04:05Z)\n");
+  Finished negative = Edgectl({"logs", "talker", "--since", "-5m"});
+  EXPECT_EQ(ExitCode(negative), 2) << negative.output;
+  EXPECT_EQ(negative.output,
+            "edgectl: --since: \"-5m\" is negative; give how long ago, like 10m\n");
+}
+
+TEST_F(AgentCommandsTest, LogsFollowPrintsNewLinesUntilTheModuleIsRemoved) {
+  ASSERT_TRUE(runtime_
+                  .Create({.name = "ticker",
+                           .argv = {"/bin/sh", "-c",
+                                    "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.05; "
+                                    "done"}})
+                  .ok());
+  ASSERT_TRUE(runtime_.Start("ticker").ok());
+  const std::filesystem::path output = home_.path() / "follow.out";
+  absl::StatusOr<Subprocess> follow =
+      Subprocess::Start({.argv = {(BinDir() / "edgectl").string(), "--edge-home",
+                                  home_.path().string(), "logs", "ticker", "-f"},
+                         .log_file = output});
+  ASSERT_TRUE(follow.ok()) << follow.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (ReadFile(output).find("tick 20\n") == std::string::npos && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_THAT(ReadFile(output), HasSubstr("tick 20\n"));
+  EXPECT_TRUE(follow->Poll() == std::nullopt) << "edgectl logs -f ended early";
+
+  ASSERT_TRUE(runtime_.Remove("ticker").ok());
+  absl::StatusOr<int> ended = follow->Wait(absl::Seconds(5));
+  ASSERT_TRUE(ended.ok()) << "edgectl logs -f still runs after the module was removed";
+  EXPECT_TRUE(WIFEXITED(*ended) && WEXITSTATUS(*ended) == 0) << ReadFile(output);
+  EXPECT_THAT(ReadFile(output), ::testing::StartsWith("tick 0\ntick 1\n"));
 }
 
 TEST_F(AgentCommandsTest, AnAgentThatIsNotRunningGetsAHint) {

@@ -1,6 +1,7 @@
 // How `edgectl list` words a module's state and age (cli/agent_commands.h). Pure: fixed times.
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "cli/agent_commands.h"
 #include "gtest/gtest.h"
@@ -77,6 +78,54 @@ TEST(ModuleDescriptionTest, CreatedAndDeadModules) {
   dead.set_started_unix_ms(absl::ToUnixMillis(kNow - absl::Hours(5)));
   EXPECT_EQ(ModuleDescription(dead, kNow),
             "Dead (its monitor ended without recording an exit; started 5 hours ago)");
+}
+
+TEST(ModuleDescriptionTest, ARunningModuleShowsItsHealthAsDockerDoes) {
+  v1::Module running = Module(v1::MODULE_STATE_RUNNING);
+  running.set_started_unix_ms(absl::ToUnixMillis(kNow - absl::Minutes(3)));
+  running.set_health(v1::MODULE_HEALTH_HEALTHY);
+  EXPECT_EQ(ModuleDescription(running, kNow), "Up 3 minutes (healthy)");
+  running.set_health(v1::MODULE_HEALTH_UNHEALTHY);
+  EXPECT_EQ(ModuleDescription(running, kNow), "Up 3 minutes (unhealthy)");
+  running.set_health(v1::MODULE_HEALTH_STARTING);
+  EXPECT_EQ(ModuleDescription(running, kNow), "Up 3 minutes (health: starting)");
+}
+
+TEST(ModuleDescriptionTest, AHeldModuleSaysItWasStopped) {
+  v1::Module held = Module(v1::MODULE_STATE_EXITED);
+  held.set_exit_code(143);
+  held.set_signal(15);
+  held.set_description("killed by SIGTERM");
+  held.set_held_stopped(true);
+  held.set_finished_unix_ms(absl::ToUnixMillis(kNow - absl::Seconds(5)));
+  EXPECT_EQ(ModuleDescription(held, kNow),
+            "Exited 5 seconds ago (killed by SIGTERM) (stopped by edgectl stop)");
+}
+
+TEST(ParseSinceTest, ADurationCountsBackFromNow) {
+  EXPECT_EQ(*ParseSince("10m", kNow), kNow - absl::Minutes(10));
+  EXPECT_EQ(*ParseSince("1h30m", kNow), kNow - absl::Minutes(90));
+  EXPECT_EQ(*ParseSince("45s", kNow), kNow - absl::Seconds(45));
+  EXPECT_EQ(*ParseSince("0", kNow), kNow);
+}
+
+TEST(ParseSinceTest, AnRfc3339TimeIsThatTime) {
+  EXPECT_EQ(*ParseSince("2027-01-15T08:00:00Z", kNow), kNow);
+  EXPECT_EQ(*ParseSince("2027-01-15T09:00:00.5+01:00", kNow), kNow + absl::Milliseconds(500));
+}
+
+TEST(ParseSinceTest, AnythingElseIsInvalid) {
+  for (const char* bad : {"yesterday", "", "10", "2027-01-15", "2027-01-15 08:00:00Z", "1d"}) {
+    absl::StatusOr<absl::Time> since = ParseSince(bad, kNow);
+    EXPECT_EQ(since.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(since.status().message(),
+              absl::StrCat("--since: \"", bad,
+                           "\" is neither a duration (10m, 1h30m) nor an RFC 3339 time "
+                           "(2026-01-02T15:04:05Z)"))
+        << bad;
+  }
+  EXPECT_EQ(ParseSince("-5m", kNow).status().message(),
+            "--since: \"-5m\" is negative; give how long ago, like 10m");
 }
 
 }  // namespace

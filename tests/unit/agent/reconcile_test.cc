@@ -13,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "services/agent/agent_reported.h"
 #include "services/agent/module_config.h"
+#include "services/agent/module_table.h"
 #include "services/agent/planner.h"
 #include "services/agent/restart_policy.h"
 
@@ -68,7 +69,17 @@ class FakeRuntime final : public ModuleRuntime {
     for (const auto& [name, module] : modules) list.push_back(module);
     return list;
   }
-  absl::StatusOr<std::string> Logs(const std::string&, int) override { return ""; }
+  absl::StatusOr<LogText> ReadLogs(const std::string&, const LogQuery&) override {
+    return LogText();
+  }
+  absl::StatusOr<LogText> ReadLogsAfter(const std::string&, const LogCursor&) override {
+    return LogText();
+  }
+  absl::StatusOr<ExecResult> Exec(const std::string& name, const std::vector<std::string>&,
+                                  absl::Duration) override {
+    calls.push_back("exec " + name);
+    return ExecResult();
+  }
 
   std::map<std::string, ModuleStatus> modules;
   std::vector<std::string> calls;
@@ -159,6 +170,34 @@ TEST(PlannerTest, DesiredStatusChangeStopsAndStarts) {
   // An exited module desired running is started only when the restart policy says so.
   EXPECT_THAT(Reconcile(runtime, {ProcessSpec("a")}), IsEmpty());
   EXPECT_THAT(Reconcile(runtime, {ProcessSpec("a")}, {"a"}), ElementsAre("start a"));
+}
+
+TEST(PlannerTest, AHeldModuleIsStoppedAndNotStartedAgain) {
+  FakeRuntime runtime;
+  Reconcile(runtime, {ProcessSpec("a"), ProcessSpec("b")});
+  const PlanOverrides held{.held_stopped = {"a"}, .stop = {}};
+  runtime.calls.clear();
+  for (const ActionResult& result :
+       ExecutePlan(runtime, PlanReconcile(InOrder({ProcessSpec("a"), ProcessSpec("b")}),
+                                          *runtime.List(), {}, held))) {
+    EXPECT_TRUE(result.status.ok());
+  }
+  EXPECT_THAT(runtime.calls, ElementsAre("stop a"));
+  // Held, it is not restarted even when the restart policy would.
+  EXPECT_THAT(
+      PlanReconcile(InOrder({ProcessSpec("a"), ProcessSpec("b")}), *runtime.List(), {"a"}, held),
+      IsEmpty());
+}
+
+TEST(PlannerTest, AnUnhealthyModuleToStopIsStopped) {
+  FakeRuntime runtime;
+  Reconcile(runtime, {ProcessSpec("a"), ProcessSpec("b")});
+  std::vector<PlannedAction> plan =
+      PlanReconcile(InOrder({ProcessSpec("a"), ProcessSpec("b")}), *runtime.List(), {},
+                    {.held_stopped = {}, .stop = {"b"}});
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].kind, ActionKind::kStop);
+  EXPECT_EQ(plan[0].name, "b");
 }
 
 TEST(PlannerTest, RenameRemovesTheOldFirstThenCreatesTheNew) {
@@ -336,11 +375,44 @@ TEST_F(RestartPolicyTest, OnFailureRestartsOnlyNonZeroExitsAndDeadModules) {
             RestartAction::kRestartNow);
 }
 
-TEST_F(RestartPolicyTest, OnUnhealthyActsAsOnFailure) {
+TEST_F(RestartPolicyTest, OnUnhealthyRestartsFailedExitsAsOnFailureDoes) {
   EXPECT_EQ(tracker_.Decide("m", RestartPolicy::kOnUnhealthy, Exited(0)).action,
             RestartAction::kStayDown);
   EXPECT_EQ(tracker_.Decide("m", RestartPolicy::kOnUnhealthy, Exited(137)).action,
             RestartAction::kBackoff);
+}
+
+TEST_F(RestartPolicyTest, AnUnhealthyStopIsRestartedHoweverItExitedUnderOnUnhealthyAndAlways) {
+  for (RestartPolicy policy : {RestartPolicy::kOnUnhealthy, RestartPolicy::kAlways}) {
+    tracker_.Clear();
+    tracker_.RecordUnhealthyStop("m", "unhealthy: 3 consecutive health checks failed");
+    RestartDecision decision = tracker_.Decide("m", policy, Exited(0));
+    EXPECT_EQ(decision.action, RestartAction::kBackoff) << ToString(policy);
+    EXPECT_EQ(decision.restart_at, clock_.Now() + absl::Seconds(10)) << ToString(policy);
+  }
+}
+
+TEST_F(RestartPolicyTest, AnUnhealthyStopIsNotRestartedUnderOnFailureOrNever) {
+  for (RestartPolicy policy : {RestartPolicy::kOnFailure, RestartPolicy::kNever}) {
+    tracker_.Clear();
+    tracker_.RecordUnhealthyStop("m", "unhealthy");
+    EXPECT_EQ(tracker_.Decide("m", policy, Exited(0)).action, RestartAction::kStayDown)
+        << ToString(policy);
+  }
+}
+
+TEST_F(RestartPolicyTest, TheRestartAfterAnUnhealthyStopCountsAndClearsIt) {
+  tracker_.RecordUnhealthyStop("m", "unhealthy");
+  ModuleStatus stopped = Exited(0);
+  clock_.Advance(absl::Seconds(10));
+  EXPECT_EQ(tracker_.Decide("m", RestartPolicy::kOnUnhealthy, stopped).action,
+            RestartAction::kRestartNow);
+  tracker_.RecordRestart("m", stopped);
+  EXPECT_EQ(tracker_.Find("m")->restart_count, 1);
+  EXPECT_EQ(tracker_.Find("m")->unhealthy_stop, "");
+  // A clean exit of the restarted module is not restarted by on-unhealthy.
+  EXPECT_EQ(tracker_.Decide("m", RestartPolicy::kOnUnhealthy, Exited(0)).action,
+            RestartAction::kStayDown);
 }
 
 TEST_F(RestartPolicyTest, RunningAndCreatedModulesNeedNothing) {
@@ -404,6 +476,99 @@ TEST(ReportedTest, RuntimeStatusOfEveryState) {
   EXPECT_EQ(RuntimeStatusOf(&exited3, none), "failed");
   EXPECT_EQ(RuntimeStatusOf(&dead, none), "dead");
   EXPECT_EQ(RuntimeStatusOf(&exited0, {.restart = RestartAction::kGaveUp}), "failed");
+}
+
+TEST(ReportedTest, HealthShowsInRuntimeStatusAndDescription) {
+  ModuleStatus running{.state = ModuleState::kRunning};
+  HealthReport unhealthy{
+      .health = Health::kUnhealthy, .failing_streak = 3, .last_failure = "exit 1"};
+  HealthReport healthy{.health = Health::kHealthy, .failing_streak = 0, .last_failure = ""};
+  EXPECT_EQ(RuntimeStatusOf(&running, {.health = unhealthy}), "unhealthy");
+  EXPECT_EQ(RuntimeStatusOf(&running, {.health = healthy}), "running");
+
+  EdgeAgentDesired deployment;
+  deployment.modules["sick"] = ProcessSpec("sick");
+  deployment.modules["fine"] = ProcessSpec("fine");
+  std::map<std::string, ModuleStatus> actual = {{"sick", running}, {"fine", running}};
+  std::map<std::string, ModuleView> views = {{"sick", {.health = unhealthy}},
+                                             {"fine", {.health = healthy}}};
+  Json reported = ReportedProperties(&deployment, DesiredStatus{1, 200, ""}, actual, views);
+  EXPECT_EQ(reported["modules"]["sick"]["runtimeStatus"], "unhealthy");
+  EXPECT_EQ(reported["modules"]["sick"]["statusDescription"],
+            "unhealthy: 3 consecutive health checks failed; the last: exit 1");
+  EXPECT_EQ(reported["modules"]["fine"]["statusDescription"], "running (healthy)");
+}
+
+TEST(ReportedTest, AModuleInBackoffAfterAnUnhealthyStopSaysWhy) {
+  EdgeAgentDesired deployment;
+  deployment.modules["sick"] = ProcessSpec("sick");
+  RestartRecord record{.unhealthy_stop = "unhealthy: 3 consecutive health checks failed"};
+  Json reported =
+      ReportedProperties(&deployment, DesiredStatus{1, 200, ""},
+                         {{"sick", {.state = ModuleState::kExited, .exit_code = 143}}},
+                         {{"sick", {.restart = RestartAction::kBackoff, .record = &record}}});
+  EXPECT_EQ(reported["modules"]["sick"]["runtimeStatus"], "backoff");
+  EXPECT_EQ(reported["modules"]["sick"]["statusDescription"],
+            "stopped for being unhealthy: 3 consecutive health checks failed; restarting after its "
+            "backoff");
+}
+
+TEST(ReportedTest, AHeldModuleIsStoppedWhateverItsExitCode) {
+  EdgeAgentDesired deployment;
+  deployment.modules["held"] = ProcessSpec("held");
+  Json reported = ReportedProperties(&deployment, DesiredStatus{1, 200, ""},
+                                     {{"held", {.state = ModuleState::kExited, .exit_code = 143}}},
+                                     {{"held", {.held_stopped = true}}});
+  EXPECT_EQ(reported["modules"]["held"]["runtimeStatus"], "stopped");
+  EXPECT_EQ(reported["modules"]["held"]["statusDescription"], kHeldStoppedDescription);
+  EXPECT_EQ(reported["modules"]["held"]["status"], "running");  // desired, as deployed
+}
+
+TEST(ReportedTest, EdgeHubIsRunningWhenHubRouterAndStoreServe) {
+  EdgeAgentDesired deployment;
+  SystemModuleHealth up = HubHealthOf({{"edge-hub", absl::OkStatus()},
+                                       {"edge-router", absl::OkStatus()},
+                                       {"edge-store", absl::OkStatus()}});
+  Json reported = ReportedProperties(&deployment, DesiredStatus{1, 200, ""}, {}, {}, up);
+  EXPECT_EQ(reported["systemModules"]["edgeHub"]["runtimeStatus"], "running");
+  EXPECT_EQ(reported["systemModules"]["edgeHub"]["statusDescription"], "");
+}
+
+TEST(ReportedTest, EdgeHubIsUnhealthyNamingTheServicesThatAreDown) {
+  SystemModuleHealth down = HubHealthOf({{"edge-hub", absl::OkStatus()},
+                                         {"edge-router", absl::UnavailableError("refused")},
+                                         {"edge-store", absl::FailedPreconditionError("x")}});
+  EXPECT_EQ(down.runtime_status, "unhealthy");
+  EXPECT_EQ(down.description, "edge-router is down (refused); edge-store is down (x)");
+}
+
+TEST(ModuleTableTest, SubscribersGetTheSnapshotThenOnlyChanges) {
+  ModuleTable table;
+  const ModuleRow a{.status = {.config = {.name = "a"}, .state = ModuleState::kRunning, .pid = 5}};
+  const ModuleRow b{.status = {.config = {.name = "b"}, .state = ModuleState::kCreated}};
+  table.Publish({a, b});
+  std::vector<ModuleTable::Change> changes;
+  std::vector<ModuleRow> snapshot;
+  const uint64_t id = table.Subscribe(
+      [&](const ModuleTable::Change& change) { changes.push_back(change); }, &snapshot);
+  ASSERT_EQ(snapshot.size(), 2u);
+  EXPECT_EQ(snapshot[0].status.config.name, "a");
+
+  table.Publish({a, b});  // nothing changed
+  EXPECT_THAT(changes, IsEmpty());
+  ModuleRow stopped = a;
+  stopped.status.state = ModuleState::kExited;
+  stopped.held_stopped = true;
+  table.Publish({stopped});
+  ASSERT_EQ(changes.size(), 1u);
+  ASSERT_EQ(changes[0].changed.size(), 1u);
+  EXPECT_EQ(changes[0].changed[0].status.state, ModuleState::kExited);
+  EXPECT_THAT(changes[0].removed, ElementsAre("b"));
+  EXPECT_TRUE(table.HeldStopped("a"));
+
+  table.Unsubscribe(id);
+  table.Publish({});
+  EXPECT_EQ(changes.size(), 1u);
 }
 
 TEST(ReportedTest, MergePatchDiffHasOnlyChangesAndNullsForRemovals) {

@@ -3,6 +3,7 @@
 #include "common/edge_home.h"
 #include "common/service_runner.h"
 #include "common/status_macros.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 
@@ -24,6 +25,24 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CommandContext::Channel(
 int ReportError(const CommandContext& context, const absl::Status& status) {
   *context.err << "edgectl: " << status.message() << "\n";
   return absl::IsInvalidArgument(status) ? 2 : 1;
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> KeyValueFlag(absl::string_view flag,
+                                                                 const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " \"", text, "\": expected key=value"));
+  }
+  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
+void PrintProtoJson(const CommandContext& context, const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  *context.out << json;
 }
 
 }  // namespace edge::cli

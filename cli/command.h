@@ -16,10 +16,17 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/config.h"
+#include "common/grpc_status.h"
+#include "google/protobuf/message.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 
 namespace edge::cli {
 
@@ -45,6 +52,35 @@ using Action = std::function<int(const CommandContext&)>;
 // Prints `status` as "edgectl: <message>" on `context.err` and returns the exit code for it:
 // 2 for INVALID_ARGUMENT (bad usage), 1 otherwise.
 int ReportError(const CommandContext& context, const absl::Status& status);
+
+// Calls a unary RPC of edge-`service` ("store", "router", "hub", ...) within `timeout`. Its error
+// as an absl::Status; UNAVAILABLE says the service is not reachable and how to start it.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> CallService(absl::string_view service, Stub& stub,
+                                     grpc::Status (Stub::*method)(grpc::ClientContext*,
+                                                                  const Request&, Response*),
+                                     const Request& request,
+                                     absl::Duration timeout = absl::Seconds(10)) {
+  grpc::ClientContext call;
+  call.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  Response response;
+  grpc::Status status = (stub.*method)(&call, request, &response);
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat("edge-", service,
+                                               " is not reachable (start the runtime with "
+                                               "`edgectl up`): ",
+                                               status.error_message()));
+  }
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+// Splits a `key=value` flag value; INVALID_ARGUMENT naming `flag` otherwise.
+absl::StatusOr<std::pair<std::string, std::string>> KeyValueFlag(absl::string_view flag,
+                                                                 const std::string& text);
+
+// `message` as indented JSON with the proto field names (for `-o json`).
+void PrintProtoJson(const CommandContext& context, const google::protobuf::Message& message);
 
 }  // namespace edge::cli
 

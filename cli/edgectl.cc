@@ -7,6 +7,7 @@
 #include "cli/agent_commands.h"
 #include "cli/certs_commands.h"
 #include "cli/command.h"
+#include "cli/hub_commands.h"
 #include "cli/metrics_commands.h"
 #include "cli/route_commands.h"
 #include "cli/runtime_control.h"
@@ -54,6 +55,7 @@ int RunEdgectl(int argc, char** argv) {
   AddCertsCommands(app, &action);
   AddAgentCommands(app, &action);
   AddRouteCommands(app, &action);
+  AddHubCommands(app, &action);
 
   // Internal: what `up` runs in the background. An empty group hides it from --help.
   CLI::App* supervise = app.add_subcommand("supervise", "run the supervisor in the foreground");

@@ -27,8 +27,6 @@ namespace {
 
 using router::v1::Router;
 
-constexpr auto kCallTimeout = std::chrono::seconds(10);
-
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
@@ -40,42 +38,16 @@ absl::StatusOr<std::unique_ptr<Router::Stub>> RouterStub(const CommandContext& c
   return Router::NewStub(channel);
 }
 
-template <typename Request, typename Response>
-absl::StatusOr<Response> Call(Router::Stub& stub,
-                              grpc::Status (Router::Stub::*method)(grpc::ClientContext*,
-                                                                   const Request&, Response*),
-                              const Request& request) {
-  grpc::ClientContext call;
-  call.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  Response response;
-  grpc::Status status = (stub.*method)(&call, request, &response);
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return absl::UnavailableError(absl::StrCat("the router is not reachable (is the runtime up? ",
-                                               "edgectl status): ", status.error_message()));
-  }
-  if (!status.ok()) return FromGrpcStatus(status);
-  return response;
-}
-
-void PrintJson(const CommandContext& context, const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  *context.out << json;
-}
-
 std::string Priority(bool has, uint32_t priority) { return has ? absl::StrCat(priority) : "-"; }
 
 int RouteList(const CommandContext& context) {
   absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
   if (!stub.ok()) return ReportError(context, stub.status());
   absl::StatusOr<router::v1::GetRoutesResponse> routes =
-      Call(**stub, &Router::Stub::GetRoutes, router::v1::GetRoutesRequest());
+      CallService("router", **stub, &Router::Stub::GetRoutes, router::v1::GetRoutesRequest());
   if (!routes.ok()) return ReportError(context, routes.status());
   if (context.format == OutputFormat::kJson) {
-    PrintJson(context, *routes);
+    PrintProtoJson(context, *routes);
     return 0;
   }
   if (!routes->has_config()) {
@@ -112,10 +84,10 @@ int RouteSet(const CommandContext& context, const std::string& file,
   request.set_desired_json(*document);
   if (expected_version.has_value()) request.set_expected_version(*expected_version);
   absl::StatusOr<router::v1::SetRoutesResponse> set =
-      Call(**stub, &Router::Stub::SetRoutes, request);
+      CallService("router", **stub, &Router::Stub::SetRoutes, request);
   if (!set.ok()) return ReportError(context, set.status());
   if (context.format == OutputFormat::kJson) {
-    PrintJson(context, *set);
+    PrintProtoJson(context, *set);
   } else {
     *context.out << "wrote the $edgeHub routes as desired version " << set->desired_version()
                  << "; the router applies them in a moment (edgectl route list)\n";
@@ -136,10 +108,10 @@ int RouteTest(const CommandContext& context, const RouteTestFlags& flags) {
   absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
   if (!stub.ok()) return ReportError(context, stub.status());
   absl::StatusOr<router::v1::TestRouteResponse> verdict =
-      Call(**stub, &Router::Stub::TestRoute, request);
+      CallService("router", **stub, &Router::Stub::TestRoute, request);
   if (!verdict.ok()) return ReportError(context, verdict.status());
   if (context.format == OutputFormat::kJson) {
-    PrintJson(context, *verdict);
+    PrintProtoJson(context, *verdict);
     return 0;
   }
   *context.out << "a message from " << flags.source << " has source " << verdict->source_path();
@@ -168,11 +140,11 @@ int RouteTest(const CommandContext& context, const RouteTestFlags& flags) {
 int EndpointList(const CommandContext& context) {
   absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
   if (!stub.ok()) return ReportError(context, stub.status());
-  absl::StatusOr<router::v1::EndpointStatsResponse> stats =
-      Call(**stub, &Router::Stub::EndpointStats, router::v1::EndpointStatsRequest());
+  absl::StatusOr<router::v1::EndpointStatsResponse> stats = CallService(
+      "router", **stub, &Router::Stub::EndpointStats, router::v1::EndpointStatsRequest());
   if (!stats.ok()) return ReportError(context, stats.status());
   if (context.format == OutputFormat::kJson) {
-    PrintJson(context, *stats);
+    PrintProtoJson(context, *stats);
     return 0;
   }
   if (stats->queues().empty()) {
@@ -236,22 +208,12 @@ int Monitor(const CommandContext& context, const MonitorFlags& flags) {
   }
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     return ReportError(context, absl::UnavailableError(absl::StrCat(
-                                    "the router is not reachable (is the runtime up? edgectl "
-                                    "status): ",
+                                    "edge-router is not reachable (start the runtime with "
+                                    "`edgectl up`): ",
                                     status.error_message())));
   }
   if (!status.ok()) return ReportError(context, FromGrpcStatus(status));
   return 0;
-}
-
-// Splits `k=v`; INVALID_ARGUMENT naming the flag otherwise.
-absl::StatusOr<std::pair<std::string, std::string>> KeyValue(absl::string_view flag,
-                                                             const std::string& text) {
-  const size_t eq = text.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " \"", text, "\": expected key=value"));
-  }
-  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
 }
 
 }  // namespace
@@ -313,11 +275,11 @@ absl::StatusOr<common::v1::Message> RouteTestMessage(const RouteTestFlags& flags
     source->set_output_name(parts[2]);
   }
   for (const std::string& p : flags.properties) {
-    ASSIGN_OR_RETURN(auto kv, KeyValue("--prop", p));
+    ASSIGN_OR_RETURN(auto kv, KeyValueFlag("--prop", p));
     (*message.mutable_application_properties())[kv.first] = kv.second;
   }
   for (const std::string& p : flags.system_properties) {
-    ASSIGN_OR_RETURN(auto kv, KeyValue("--sys", p));
+    ASSIGN_OR_RETURN(auto kv, KeyValueFlag("--sys", p));
     (*message.mutable_system_properties())[kv.first] = kv.second;
   }
   message.set_body(flags.body);

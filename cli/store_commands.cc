@@ -24,33 +24,12 @@ namespace {
 
 namespace v1 = ::edge::store::v1;
 
-constexpr auto kRpcTimeout = std::chrono::seconds(10);
-
 // Stubs of the store's registry services on one channel.
 class StoreClient {
  public:
   static absl::StatusOr<StoreClient> Connect(const CommandContext& context) {
     ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, context.Channel("store"));
     return StoreClient(channel);
-  }
-
-  // Calls a unary RPC; an unreachable store gets a hint.
-  template <typename Stub, typename Request, typename Response>
-  static absl::StatusOr<Response> Call(Stub& stub,
-                                       grpc::Status (Stub::*method)(grpc::ClientContext*,
-                                                                    const Request&, Response*),
-                                       const Request& request) {
-    grpc::ClientContext rpc;
-    rpc.set_deadline(std::chrono::system_clock::now() + kRpcTimeout);
-    Response response;
-    grpc::Status status = (stub.*method)(&rpc, request, &response);
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      return absl::UnavailableError(
-          absl::StrCat("edge-store is not reachable (start the runtime with `edgectl up`): ",
-                       status.error_message()));
-    }
-    if (!status.ok()) return FromGrpcStatus(status);
-    return response;
   }
 
   v1::IdentityRegistry::Stub& identities() { return *identities_; }
@@ -150,8 +129,8 @@ int IdentityAdd(const CommandContext& context, const IdentityAddFlags& flags) {
     identity->set_managed_by(flags.managed_by);
     request.set_disabled(flags.disabled);
     ASSIGN_OR_RETURN(v1::Identity created,
-                     StoreClient::Call(client.identities(),
-                                       &v1::IdentityRegistry::Stub::CreateIdentity, request));
+                     CallService("store", client.identities(),
+                                 &v1::IdentityRegistry::Stub::CreateIdentity, request));
     PrintIdentities(context, {created});
     return absl::OkStatus();
   });
@@ -162,8 +141,8 @@ int IdentityList(const CommandContext& context, const std::string& device) {
     v1::ListIdentitiesRequest request;
     request.set_device_id(device);
     ASSIGN_OR_RETURN(v1::ListIdentitiesResponse response,
-                     StoreClient::Call(client.identities(),
-                                       &v1::IdentityRegistry::Stub::ListIdentities, request));
+                     CallService("store", client.identities(),
+                                 &v1::IdentityRegistry::Stub::ListIdentities, request));
     PrintIdentities(context, {response.identities().begin(), response.identities().end()});
     return absl::OkStatus();
   });
@@ -172,7 +151,8 @@ int IdentityList(const CommandContext& context, const std::string& device) {
 absl::StatusOr<v1::Identity> FetchIdentity(StoreClient& client, const std::string& id) {
   v1::GetIdentityRequest request;
   request.set_id(id);
-  return StoreClient::Call(client.identities(), &v1::IdentityRegistry::Stub::GetIdentity, request);
+  return CallService("store", client.identities(), &v1::IdentityRegistry::Stub::GetIdentity,
+                     request);
 }
 
 int IdentityShow(const CommandContext& context, const std::string& id, bool connection_string) {
@@ -212,8 +192,8 @@ int IdentityRm(const CommandContext& context, const std::string& id) {
     v1::DeleteIdentityRequest request;
     request.set_id(id);
     ASSIGN_OR_RETURN(v1::DeleteIdentityResponse response,
-                     StoreClient::Call(client.identities(),
-                                       &v1::IdentityRegistry::Stub::DeleteIdentity, request));
+                     CallService("store", client.identities(),
+                                 &v1::IdentityRegistry::Stub::DeleteIdentity, request));
     for (const std::string& deleted : response.deleted_ids()) {
       *context.out << "deleted " << deleted << "\n";
     }
@@ -243,7 +223,7 @@ int TwinGet(const CommandContext& context, const std::string& id) {
     v1::GetTwinRequest request;
     request.set_id(id);
     ASSIGN_OR_RETURN(v1::Twin twin,
-                     StoreClient::Call(client.twins(), &v1::TwinStore::Stub::GetTwin, request));
+                     CallService("store", client.twins(), &v1::TwinStore::Stub::GetTwin, request));
     *context.out << TwinJson(twin);
     return absl::OkStatus();
   });
@@ -259,10 +239,10 @@ int TwinPatch(const CommandContext& context, const std::string& id, const std::s
     request.set_id(id);
     request.set_patch_json(desired.empty() ? reported : desired);
     ASSIGN_OR_RETURN(v1::Twin twin,
-                     StoreClient::Call(client.twins(),
-                                       desired.empty() ? &v1::TwinStore::Stub::PatchReported
-                                                       : &v1::TwinStore::Stub::PatchDesired,
-                                       request));
+                     CallService("store", client.twins(),
+                                 desired.empty() ? &v1::TwinStore::Stub::PatchReported
+                                                 : &v1::TwinStore::Stub::PatchDesired,
+                                 request));
     *context.out << TwinJson(twin);
     return absl::OkStatus();
   });
@@ -279,9 +259,8 @@ int TwinReplace(const CommandContext& context, const std::string& id, const std:
     request.set_id(id);
     request.set_json(text.str());
     if (version > 0) request.set_expected_version(version);
-    ASSIGN_OR_RETURN(
-        v1::Twin twin,
-        StoreClient::Call(client.twins(), &v1::TwinStore::Stub::ReplaceDesired, request));
+    ASSIGN_OR_RETURN(v1::Twin twin, CallService("store", client.twins(),
+                                                &v1::TwinStore::Stub::ReplaceDesired, request));
     *context.out << TwinJson(twin);
     return absl::OkStatus();
   });
@@ -297,8 +276,8 @@ std::string Bytes(uint64_t bytes) {
 int QueueList(const CommandContext& context) {
   return WithClient(context, [&](StoreClient& client) -> absl::Status {
     ASSIGN_OR_RETURN(v1::ListQueuesResponse response,
-                     StoreClient::Call(client.queues(), &v1::MessageStore::Stub::ListQueues,
-                                       v1::ListQueuesRequest()));
+                     CallService("store", client.queues(), &v1::MessageStore::Stub::ListQueues,
+                                 v1::ListQueuesRequest()));
     if (context.format == OutputFormat::kJson) {
       *context.out << nlohmann::json::parse(ProtoJson(response)).dump(2) << "\n";
       return absl::OkStatus();
@@ -326,8 +305,8 @@ int QueueList(const CommandContext& context) {
 int StoreStats(const CommandContext& context) {
   return WithClient(context, [&](StoreClient& client) -> absl::Status {
     ASSIGN_OR_RETURN(v1::StoreStats stats,
-                     StoreClient::Call(client.queues(), &v1::MessageStore::Stub::GetStoreStats,
-                                       v1::GetStoreStatsRequest()));
+                     CallService("store", client.queues(), &v1::MessageStore::Stub::GetStoreStats,
+                                 v1::GetStoreStatsRequest()));
     if (context.format == OutputFormat::kJson) {
       *context.out << nlohmann::json::parse(ProtoJson(stats)).dump(2) << "\n";
       return absl::OkStatus();

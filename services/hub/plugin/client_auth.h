@@ -24,8 +24,8 @@ namespace edge::hub {
 // What the hub holds of one identity of the store's registry.
 struct IdentityRecord {
   bool x509 = false;  // AUTH_TYPE_X509_CA; otherwise SAS
-  std::string primary_key;
-  std::string secondary_key;
+  std::string primary_key = {};
+  std::string secondary_key = {};
   bool enabled = true;
 };
 
@@ -63,13 +63,13 @@ enum class AuthFailure {
 absl::string_view AuthFailureLabel(AuthFailure failure);
 
 struct ConnectAttempt {
-  absl::string_view client_id;
-  absl::string_view username;
-  absl::string_view password;
+  absl::string_view client_id = {};
+  absl::string_view username = {};
+  absl::string_view password = {};
   // The subject CN of the client certificate, when the TLS handshake presented one (the X.509
   // listener; mosquitto has already verified it against that listener's CA).
-  std::optional<std::string> certificate_cn;
-  absl::Time now;
+  std::optional<std::string> certificate_cn = {};
+  absl::Time now = {};
 };
 
 struct AuthResult {

@@ -60,7 +60,11 @@ bool ClientGate::Connect(const void* connection, const ConnectAttempt& attempt) 
                                                         .identity = *std::move(result.identity),
                                                         .method = result.method,
                                                         .connected_at = attempt.now});
-  const ClientState& client = entry->second;
+  ClientState& client = entry->second;
+  client.protocol_version = broker_->ProtocolVersion(connection);
+  client.clean_session = broker_->CleanSession(connection);
+  offline_sessions_.erase(client.client_id);
+  newly_connected_.push_back(client.client_id);
   by_identity_.insert_or_assign(client.identity.ToString(), connection);
   if (client.identity.is_module()) {
     presence_changed_ = true;
@@ -77,10 +81,13 @@ void ClientGate::Disconnect(const void* connection) {
   if (found == clients_.end()) return;
   spdlog::info("hub: client \"{}\" disconnected", found->second.client_id);
   auto by_identity = by_identity_.find(found->second.identity.ToString());
-  if (by_identity != by_identity_.end() && by_identity->second == connection) {
-    by_identity_.erase(by_identity);
-  }
+  const bool newest = by_identity != by_identity_.end() && by_identity->second == connection;
+  if (newest) by_identity_.erase(by_identity);
   if (found->second.identity.is_module()) presence_changed_ = true;
+  // A takeover's old connection must not mark the client offline: the new one is connected.
+  if (!found->second.clean_session && newest) {
+    offline_sessions_.insert(found->second.client_id);
+  }
   clients_.erase(found);
   connected_.Set(static_cast<double>(clients_.size()));
 }
@@ -88,6 +95,13 @@ void ClientGate::Disconnect(const void* connection) {
 const ClientState* ClientGate::Find(const void* connection) const {
   auto found = clients_.find(connection);
   return found == clients_.end() ? nullptr : &found->second;
+}
+
+std::vector<const ClientState*> ClientGate::Clients() const {
+  std::vector<const ClientState*> clients;
+  clients.reserve(clients_.size());
+  for (const auto& [connection, client] : clients_) clients.push_back(&client);
+  return clients;
 }
 
 const ClientState* ClientGate::FindIdentity(absl::string_view identity) const {
@@ -127,10 +141,16 @@ bool ClientGate::AllowAccess(const void* connection, absl::string_view topic, Ac
     case AclAccess::kRead:
       return false;
     case AclAccess::kWrite:
+      return true;
     case AclAccess::kUnsubscribe:
+      std::erase(client->subscriptions, std::string(topic));
       return true;
     case AclAccess::kSubscribe:
       if (IsAllowedSubscription(client->identity, topic)) {
+        if (std::find(client->subscriptions.begin(), client->subscriptions.end(), topic) ==
+            client->subscriptions.end()) {
+          client->subscriptions.emplace_back(topic);
+        }
         // Both module filters §2 allows other than $iothub/... cover the module's inputs.
         if (topic == "$iothub/twin/PATCH/properties/desired/#") {
           client->desired_subscribed = true;

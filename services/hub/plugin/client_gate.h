@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/identity_id.h"
@@ -38,6 +39,9 @@ class BrokerApi {
   virtual void KickClient(const std::string& client_id) = 0;
   // The subscriptions the connection has (a restored session has some without a SUBSCRIBE).
   virtual int SubscriptionCount(const void* connection) = 0;
+  // The MQTT protocol version (3, 4 = 3.1.1, 5) and the clean-session flag of a connection.
+  virtual int ProtocolVersion(const void* connection) = 0;
+  virtual bool CleanSession(const void* connection) = 0;
   // Publishes QoS 1 to that one client (no subscription needed, never retained). False when the
   // broker refused it.
   virtual bool Publish(const std::string& client_id, const std::string& topic,
@@ -53,10 +57,10 @@ enum class PublishVerdict {
 
 // One authenticated connection.
 struct ClientState {
-  std::string client_id;
+  std::string client_id = {};
   IdentityId identity;
   AuthMethod method = AuthMethod::kSas;
-  absl::Time connected_at;
+  absl::Time connected_at = {};
   // A module subscribed to its inputs (by SUBSCRIBE, or a restored session's subscriptions): it
   // is "present" for the router (DESIGN.md "Attach contract").
   bool inputs_subscribed = false;
@@ -64,6 +68,10 @@ struct ClientState {
   bool desired_subscribed = false;
   // Subscribed to `$iothub/methods/POST/#`: it can be invoked.
   bool methods_subscribed = false;
+  // The filters it subscribed to, in order (a restored session's own are not known).
+  std::vector<std::string> subscriptions = {};
+  int protocol_version = 4;
+  bool clean_session = true;
 };
 
 class ClientGate {
@@ -93,11 +101,20 @@ class ClientGate {
                               absl::string_view payload, int qos, ClientTopic* accepted = nullptr);
 
   const ClientState* Find(const void* connection) const;
+  // Every connected client (unordered).
+  std::vector<const ClientState*> Clients() const;
+  // True when `client_id` disconnected with a persistent session (clean session off) and has not
+  // come back: the broker keeps its session, and what is published to it waits there.
+  bool HasOfflineSession(const std::string& client_id) const {
+    return offline_sessions_.contains(client_id);
+  }
   // The connection of the client authenticated as `identity` ("device/module"); nullptr if none.
   const ClientState* FindIdentity(absl::string_view identity) const;
 
   // Module ids (without the device id) of `device`'s present modules, sorted.
   std::vector<std::string> PresentModules(absl::string_view device) const;
+  // The client ids authenticated since the last call, in order.
+  std::vector<std::string> TakeNewlyConnected() { return std::exchange(newly_connected_, {}); }
   // True once after presence may have changed (a connection, a disconnection, a subscription).
   bool TakePresenceChanged() { return std::exchange(presence_changed_, false); }
   // Marks present the module connections whose restored sessions have subscriptions (the broker
@@ -115,6 +132,8 @@ class ClientGate {
   // Identity → its newest connection (a session takeover authenticates the new connection before
   // the old one's DISCONNECT).
   absl::flat_hash_map<std::string, const void*> by_identity_;
+  absl::flat_hash_set<std::string> offline_sessions_;  // client ids
+  std::vector<std::string> newly_connected_;           // client ids
   bool presence_changed_ = false;
   bool restored_unchecked_ = false;  // a module connected since the last refresh
   CounterFamily<1>& auth_refused_;

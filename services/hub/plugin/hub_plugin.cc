@@ -20,6 +20,8 @@ namespace edge::hub {
 namespace {
 
 constexpr absl::Duration kShutdownGrace = absl::Seconds(2);
+// C2D messages kept for one offline device at most (IoT Hub's per-device queue holds 50).
+constexpr size_t kMaxOfflineC2d = 50;
 
 std::string RandomHex(size_t bytes) {
   std::random_device random;
@@ -117,6 +119,7 @@ HubPlugin::HubPlugin(PluginOptions options, BrokerApi* broker)
       queue_(SystemClock::Get()),
       wake_(options_.wake_socket, absl::StrCat("$edge-hub-wake-", instance_id_), wake_password_),
       gate_(broker, metrics_),
+      methods_(broker),
       ingest_refused_(metrics_.AddCounterFamily<1>(
           "edge_hub_ingest_refused_total",
           "Publishes the ingest journal could not take (the client was disconnected without a "
@@ -217,6 +220,15 @@ absl::Status HubPlugin::StartMessagePath() {
 void HubPlugin::OnTick() {
   if (ticks_.fetch_add(1, std::memory_order_relaxed) == 0) runner_->SetServing(true);
   queue_.Drain();
+  if (methods_.pending() > 0) methods_.ExpireOverdue(absl::Now());
+  for (const std::string& client_id : gate_.TakeNewlyConnected()) {
+    auto waiting = offline_c2d_.find(client_id);
+    if (waiting == offline_c2d_.end()) continue;
+    for (const auto& [topic, body] : waiting->second) broker_->Publish(client_id, topic, body);
+    spdlog::info("hub: {} C2D messages kept while \"{}\" was offline sent", waiting->second.size(),
+                 client_id);
+    offline_c2d_.erase(waiting);
+  }
   if (attach_ != nullptr) {
     gate_.RefreshRestoredSubscriptions();
     if (gate_.TakePresenceChanged()) attach_->SetPresence(gate_.PresentModules(options_.device_id));
@@ -260,6 +272,10 @@ PublishVerdict HubPlugin::OnMessage(const void* connection, absl::string_view to
       }
       return PublishVerdict::kAccept;
     case ClientTopicKind::kMethodResponse:
+      if (!methods_.Answer(client, accepted.request_id, accepted.status, std::string(payload))) {
+        spdlog::info("hub: client \"{}\" answered method request {}, which no call waits for",
+                     client.client_id, accepted.request_id);
+      }
       return PublishVerdict::kAccept;
   }
   return PublishVerdict::kAccept;
@@ -335,6 +351,84 @@ void HubPlugin::Deliver(const router::v1::Delivery& delivery, uint64_t session) 
 
 void HubPlugin::OnDisconnect(const void* connection) { gate_.Disconnect(connection); }
 
+void HubPlugin::InvokeMethod(MethodCall call,
+                             std::function<void(absl::StatusOr<MethodResult>)> done) {
+  auto task = [this, call = std::move(call), done](absl::Duration) mutable {
+    const ClientState* client = gate_.FindIdentity(call.target);
+    methods_.Invoke(client, std::move(call), absl::Now(), done);
+  };
+  if (!RunOnBroker(std::move(task))) done(absl::UnavailableError("the hub is shutting down"));
+}
+
+void HubPlugin::SendC2D(std::string device, std::string body, MessageProperties properties,
+                        std::function<void(absl::StatusOr<bool>)> done) {
+  auto task = [this, device = std::move(device), body = std::move(body),
+               properties = std::move(properties), done](absl::Duration) {
+    absl::StatusOr<IdentityId> id = IdentityId::Parse(device);
+    if (!id.ok() || id->is_module()) {
+      return done(absl::InvalidArgumentError(
+          absl::StrCat("device: \"", device, "\" is not a device id (C2D goes to devices)")));
+    }
+    // Encoding drops the system properties §2 does not know: name them instead of losing them.
+    const std::string bag = EncodeProperties(properties);
+    absl::StatusOr<MessageProperties> encoded = DecodeProperties(bag);
+    for (const auto& [name, value] : properties.system) {
+      if (encoded.ok() && !encoded->system.contains(name)) {
+        return done(absl::InvalidArgumentError(
+            absl::StrCat("system property \"", name, "\" is not one IoT Hub knows")));
+      }
+    }
+    if (const size_t size = MessageSize(body, properties); size > kMaxMessageBytes) {
+      return done(absl::InvalidArgumentError(
+          absl::StrCat(size, " bytes of body and properties; the limit is ", kMaxMessageBytes)));
+    }
+    std::string topic = CloudToDeviceTopic(device, properties);
+    if (gate_.FindIdentity(device) != nullptr) {
+      if (!broker_->Publish(device, topic, body)) {
+        return done(absl::UnavailableError("the broker refused the message"));
+      }
+      return done(false);
+    }
+    if (!gate_.HasOfflineSession(device)) {
+      return done(absl::NotFoundError(absl::StrCat(
+          "device ", device, " is not connected and has no persistent session; not sent")));
+    }
+    // Kept by the hub and published when the device is back: handed to mosquitto 2.0.11 for the
+    // offline session, the message never reached the device when it reconnected (tested).
+    auto& waiting = offline_c2d_[device];
+    if (waiting.size() >= kMaxOfflineC2d) {
+      return done(absl::ResourceExhaustedError(absl::StrCat(
+          "device ", device, " already has ", kMaxOfflineC2d, " messages waiting; not sent")));
+    }
+    waiting.emplace_back(std::move(topic), body);
+    done(true);
+  };
+  if (!RunOnBroker(std::move(task))) done(absl::UnavailableError("the hub is shutting down"));
+}
+
+void HubPlugin::ListClients(std::function<void(absl::StatusOr<std::vector<ClientState>>)> done) {
+  auto task = [this, done](absl::Duration) {
+    std::vector<ClientState> clients;
+    for (const ClientState* client : gate_.Clients()) clients.push_back(*client);
+    done(std::move(clients));
+  };
+  if (!RunOnBroker(std::move(task))) done(absl::UnavailableError("the hub is shutting down"));
+}
+
+void HubPlugin::DisconnectClient(std::string client_id, std::function<void(absl::Status)> done) {
+  auto task = [this, client_id = std::move(client_id), done](absl::Duration) {
+    for (const ClientState* client : gate_.Clients()) {
+      if (client->client_id == client_id) {
+        spdlog::info("hub: disconnecting client \"{}\" on request", client_id);
+        broker_->KickClient(client_id);
+        return done(absl::OkStatus());
+      }
+    }
+    done(absl::NotFoundError(absl::StrCat("no client \"", client_id, "\" is connected")));
+  };
+  if (!RunOnBroker(std::move(task))) done(absl::UnavailableError("the hub is shutting down"));
+}
+
 void HubPlugin::QueryStatus(std::function<void(absl::StatusOr<HubStatus>)> done) {
   auto task = [this, done](absl::Duration queued_for) {
     HubStatus status;
@@ -382,6 +476,7 @@ void HubPlugin::Stop() {
   twins_.reset();
   if (attach_ != nullptr) attach_->Stop();
   queue_.RunAndClose();
+  methods_.AbandonAll();  // after the queue: no Invoke can come after it
   if (streamer_ != nullptr) streamer_->Stop();
   journal_gauges_.Reset();
   if (journal_ != nullptr) journal_->Close();

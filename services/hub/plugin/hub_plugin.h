@@ -24,6 +24,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -31,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -40,6 +42,7 @@
 #include "services/hub/plugin/broker_work_queue.h"
 #include "services/hub/plugin/client_auth.h"
 #include "services/hub/plugin/client_gate.h"
+#include "services/hub/plugin/direct_methods.h"
 #include "services/hub/plugin/identity_watcher.h"
 #include "services/hub/plugin/ingest_journal.h"
 #include "services/hub/plugin/ingest_streamer.h"
@@ -110,6 +113,20 @@ class HubPlugin {
   // shutting down. `done` must not block.
   void QueryStatus(std::function<void(absl::StatusOr<HubStatus>)> done);
 
+  // Any thread: the client operations of edge.hub.v1, each run on the broker thread, where `done`
+  // is called (it must not block); UNAVAILABLE at once when the hub is shutting down.
+  // A direct method on `call.target`'s client (see DirectMethods).
+  void InvokeMethod(MethodCall call, std::function<void(absl::StatusOr<MethodResult>)> done);
+  // A cloud-to-device message: true when queued in an offline device's persistent session, false
+  // when handed to the connected device. INVALID_ARGUMENT for a bad device id, an unknown system
+  // property or more than 256 KiB; NOT_FOUND when the device is neither connected nor has a
+  // persistent session.
+  void SendC2D(std::string device, std::string body, MessageProperties properties,
+               std::function<void(absl::StatusOr<bool>)> done);
+  void ListClients(std::function<void(absl::StatusOr<std::vector<ClientState>>)> done);
+  // NOT_FOUND when no client with that id is connected.
+  void DisconnectClient(std::string client_id, std::function<void(absl::Status)> done);
+
   // Broker thread, from cleanup: runs what is still queued, refuses new work, shuts the gRPC
   // server down (joining its threads) and closes the wake connection. Idempotent.
   void Stop();
@@ -148,6 +165,10 @@ class HubPlugin {
   ClientGate gate_;
   std::unique_ptr<IdentityWatcher> identity_watcher_;
   std::unique_ptr<TwinRequests> twins_;
+  DirectMethods methods_;
+  // C2D messages (topic, body) for offline devices with a persistent session, published when the
+  // device connects again (broker thread).
+  absl::flat_hash_map<std::string, std::deque<std::pair<std::string, std::string>>> offline_c2d_;
   CounterFamily<1>& ingest_refused_;
   Counter& ingested_;
   Counter& twin_requests_;

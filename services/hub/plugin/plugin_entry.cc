@@ -34,6 +34,12 @@ class MosquittoBroker final : public BrokerApi {
   void KickClient(const std::string& client_id) override {
     mosquitto_kick_client_by_clientid(client_id.c_str(), /*with_will=*/false);
   }
+  int ProtocolVersion(const void* connection) override {
+    return mosquitto_client_protocol_version(static_cast<const mosquitto*>(connection));
+  }
+  bool CleanSession(const void* connection) override {
+    return mosquitto_client_clean_session(static_cast<const mosquitto*>(connection));
+  }
   int SubscriptionCount(const void* connection) override {
     return mosquitto_client_sub_count(static_cast<const mosquitto*>(connection));
   }

@@ -90,12 +90,15 @@ void TwinRequests::Finished(Call* call, TwinAnswer answer) {
 }
 
 void TwinRequests::Get(std::string client_id, std::string twin_id, std::string rid) {
-  auto* call = new Call{.client_id = std::move(client_id), .rid = std::move(rid)};
+  auto* call = new Call;
+  call->client_id = std::move(client_id);
+  call->rid = std::move(rid);
   call->get.set_id(std::move(twin_id));
   Started(call);
   stub_->async()->GetTwin(
       &call->context, &call->get, &call->twin, [this, call](grpc::Status status) {
-        TwinAnswer answer{.client_id = call->client_id};
+        TwinAnswer answer;
+        answer.client_id = call->client_id;
         if (status.ok()) {
           answer.topic = TwinResponseTopic(200, call->rid);
           answer.body = nlohmann::json{{"desired", Section(call->twin.desired())},
@@ -111,13 +114,16 @@ void TwinRequests::Get(std::string client_id, std::string twin_id, std::string r
 
 void TwinRequests::PatchReported(std::string client_id, std::string twin_id, std::string rid,
                                  std::string patch_json) {
-  auto* call = new Call{.client_id = std::move(client_id), .rid = std::move(rid)};
+  auto* call = new Call;
+  call->client_id = std::move(client_id);
+  call->rid = std::move(rid);
   call->patch.set_id(std::move(twin_id));
   call->patch.set_patch_json(std::move(patch_json));
   Started(call);
   stub_->async()->PatchReported(
       &call->context, &call->patch, &call->twin, [this, call](grpc::Status status) {
-        TwinAnswer answer{.client_id = call->client_id};
+        TwinAnswer answer;
+        answer.client_id = call->client_id;
         if (status.ok()) {
           const int64_t version = call->twin.reported().version();
           answer.topic = TwinResponseTopic(204, call->rid, version);

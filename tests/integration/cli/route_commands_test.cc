@@ -239,7 +239,7 @@ TEST_F(RouteCommandsTest, ARouterThatIsDownIsSaidToBeUnreachable) {
   Finished list = Edgectl({"route", "list"});
 
   EXPECT_TRUE(list.ExitedWith(1)) << list.output;
-  EXPECT_THAT(list.output, HasSubstr("the router is not reachable"));
+  EXPECT_THAT(list.output, HasSubstr("edge-router is not reachable"));
   EXPECT_THAT(list.output, Not(HasSubstr("Segmentation")));
 }
 

@@ -84,17 +84,20 @@ struct Probe {
 };
 
 struct ProbeArgs {
-  std::string client_id;
-  std::string username;  // empty: UsernameFor(client_id)
-  std::string password;
-  std::vector<std::string> subscribe;
-  std::vector<std::string> publish;
+  std::string client_id = {};
+  std::string username = {};  // empty: UsernameFor(client_id)
+  std::string password = {};
+  std::vector<std::string> subscribe = {};
+  std::vector<std::string> publish = {};
   int payload_size = 16;
-  std::string message;  // the publishes' body instead of payload_size bytes, when not empty
-  int expect = 0;       // messages to wait for after publishing (report "received")
+  std::string message = {};  // the publishes' body instead of payload_size bytes, when not empty
+  int expect = 0;            // messages to wait for after publishing (report "received")
+  bool persistent = false;   // clean session off
+  double timeout_seconds = 5;
   int qos = 1;
-  std::filesystem::path cert;  // with `key`: connect to the X.509 listener with this certificate
-  std::filesystem::path key;
+  std::filesystem::path cert =
+      {};  // with `key`: connect to the X.509 listener with this certificate
+  std::filesystem::path key = {};
 };
 
 class HubFixture : public ::testing::Test {
@@ -158,7 +161,8 @@ class HubFixture : public ::testing::Test {
 
   std::filesystem::path CaFile() const { return CaCertPath(CertsDir(home_.path())); }
 
-  Probe RunProbe(const ProbeArgs& args) {
+  // The command line of one mqtt_probe.py session.
+  std::vector<std::string> ProbeArgv(const ProbeArgs& args) {
     const bool x509 = !args.cert.empty();
     std::vector<std::string> argv = {
         "/usr/bin/python3",
@@ -178,18 +182,31 @@ class HubFixture : public ::testing::Test {
         "--qos",
         std::to_string(args.qos),
         "--expect",
-        std::to_string(args.expect)};
+        std::to_string(args.expect),
+        "--timeout",
+        std::to_string(args.timeout_seconds)};
+    if (args.persistent) argv.push_back("--persistent");
     if (!args.message.empty()) argv.insert(argv.end(), {"--message", args.message});
     if (x509) argv.insert(argv.end(), {"--cert", args.cert.string(), "--key", args.key.string()});
     for (const std::string& topic : args.subscribe) argv.insert(argv.end(), {"--subscribe", topic});
     for (const std::string& topic : args.publish) argv.insert(argv.end(), {"--publish", topic});
-    Finished run = RunToExit(argv, absl::Seconds(20));
+    return argv;
+  }
+
+  // The report of a finished probe from its output.
+  static Probe ParseProbe(const std::string& output) {
     Probe probe;
-    probe.output = run.output;
-    const size_t line = run.output.rfind("{\"connack\"");
+    probe.output = output;
+    const size_t line = output.rfind("{\"connack\"");
     if (line != std::string::npos) {
-      probe.report = nlohmann::json::parse(run.output.substr(line), nullptr, false);
+      probe.report = nlohmann::json::parse(output.substr(line), nullptr, false);
     }
+    return probe;
+  }
+
+  Probe RunProbe(const ProbeArgs& args) {
+    Finished run = RunToExit(ProbeArgv(args), absl::Seconds(20 + args.timeout_seconds));
+    Probe probe = ParseProbe(run.output);
     EXPECT_TRUE(run.ExitedWith(0) && probe.report.is_object()) << run.output;
     return probe;
   }

@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--qos", type=int, default=1)
     parser.add_argument("--message")
     parser.add_argument("--expect", type=int, default=0)
+    parser.add_argument("--persistent", action="store_true", help="clean session off")
     parser.add_argument("--timeout", type=float, default=5.0)
     args = parser.parse_args()
 
@@ -48,7 +49,8 @@ def main():
     acked = set()
     suback = {}
 
-    client = mqtt.Client(client_id=args.client_id, protocol=mqtt.MQTTv311, clean_session=True)
+    client = mqtt.Client(client_id=args.client_id, protocol=mqtt.MQTTv311,
+                         clean_session=not args.persistent)
     if args.username is not None:
         client.username_pw_set(args.username, args.password)
     if args.cafile:

@@ -22,6 +22,8 @@ using ::testing::IsEmpty;
 class RecordingBroker final : public BrokerApi {
  public:
   void KickClient(const std::string& client_id) override { kicked.push_back(client_id); }
+  int ProtocolVersion(const void* /*connection*/) override { return 4; }
+  bool CleanSession(const void* connection) override { return !persistent.count(connection); }
   int SubscriptionCount(const void* connection) override {
     return restored.count(connection) ? 1 : 0;
   }
@@ -31,7 +33,8 @@ class RecordingBroker final : public BrokerApi {
     return true;
   }
   std::vector<std::string> kicked;
-  std::set<const void*> restored;  // connections whose restored sessions have subscriptions
+  std::set<const void*> restored;    // connections whose restored sessions have subscriptions
+  std::set<const void*> persistent;  // connections with clean session off
   std::vector<std::vector<std::string>> published;
 };
 

@@ -78,13 +78,16 @@ class AckingHub {
     stream_->Write(request);
     reader_ = std::thread([this] {
       router::v1::AttachResponse response;
-      router::v1::AttachRequest result;
       while (stream_->Read(&response)) {
-        result.mutable_result()->set_delivery_id(response.delivery().delivery_id());
-        result.mutable_result()->set_delivered(true);
-        stream_->Write(result);
+        router::v1::AttachRequest results;
+        for (const router::v1::Delivery& delivery : response.deliveries()) {
+          router::v1::DeliveryResult* result = results.mutable_results()->add_results();
+          result->set_delivery_id(delivery.delivery_id());
+          result->set_delivered(true);
+        }
+        stream_->Write(results);
         std::lock_guard<std::mutex> lock(mu_);
-        ++delivered_;
+        delivered_ += response.deliveries_size();
         changed_.notify_all();
       }
     });

@@ -268,7 +268,8 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
   std::unique_ptr<grpc::Alarm> alarm_ ABSL_GUARDED_BY(mu_);
 };
 
-// One Attach stream: requests go to HubLink; deliveries are written one at a time, in order.
+// One Attach stream: requests go to HubLink; deliveries are written in order, one response at a
+// time, each carrying every delivery that came while the previous one was being written.
 class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1::AttachResponse>,
                            public DeliverySink {
  public:
@@ -283,11 +284,11 @@ class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1:
   bool Write(v1::Delivery delivery) override {
     absl::MutexLock lock(&mu_);
     if (finished_) return false;
-    outbox_.emplace_back();
-    *outbox_.back().mutable_delivery() = std::move(delivery);
+    *next_.add_deliveries() = std::move(delivery);
     if (!writing_) {
       writing_ = true;
-      StartWrite(&outbox_.front());
+      writing_response_.Swap(&next_);
+      StartWrite(&writing_response_);
     }
     return true;
   }
@@ -313,7 +314,7 @@ class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1:
         spdlog::info("router: hub attached (instance {})", request_.hello().instance_id());
         break;
       case v1::AttachRequest::kPresence:
-      case v1::AttachRequest::kResult:
+      case v1::AttachRequest::kResults:
         if (!hello_seen_) {
           FinishOnce(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                   "the first request of an Attach stream must be hello"));
@@ -323,12 +324,14 @@ class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1:
           hub->SetPresence(
               this, {request_.presence().modules().begin(), request_.presence().modules().end()});
         } else {
-          hub->OnResult(this, request_.result());
+          for (const v1::DeliveryResult& result : request_.results().results()) {
+            hub->OnResult(this, result);
+          }
         }
         break;
       default:
         FinishOnce(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                "an Attach request must be hello, presence or result"));
+                                "an Attach request must be hello, presence or results"));
         return;
     }
     StartRead(&request_);
@@ -336,15 +339,16 @@ class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1:
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
-    outbox_.pop_front();
+    writing_response_.Clear();
     if (!ok) {
       writing_ = false;
       return;  // the stream is ending; OnReadDone(false) finishes it
     }
-    if (outbox_.empty() || finished_) {
+    if (next_.deliveries().empty() || finished_) {
       writing_ = false;
     } else {
-      StartWrite(&outbox_.front());
+      writing_response_.Swap(&next_);
+      StartWrite(&writing_response_);
     }
   }
 
@@ -367,7 +371,8 @@ class AttachStream final : public grpc::ServerBidiReactor<v1::AttachRequest, v1:
   v1::AttachRequest request_;
   bool hello_seen_ = false;  // reactor callbacks for reads are serialized
   absl::Mutex mu_;
-  std::deque<v1::AttachResponse> outbox_ ABSL_GUARDED_BY(mu_);
+  v1::AttachResponse writing_response_ ABSL_GUARDED_BY(mu_);  // being written
+  v1::AttachResponse next_ ABSL_GUARDED_BY(mu_);              // gathering deliveries
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -101,9 +101,11 @@ bool AttachLink::Session() {
         for (const std::string& module : presence_) request.mutable_presence()->add_modules(module);
         presence_changed_ = false;
       }
-      while (!results_.empty()) {
-        *outgoing.emplace_back().mutable_result() = std::move(results_.front());
-        results_.pop_front();
+      if (!results_.empty()) {
+        router::v1::DeliveryResults* batch = outgoing.emplace_back().mutable_results();
+        for (router::v1::DeliveryResult& result : results_)
+          *batch->add_results() = std::move(result);
+        results_.clear();
       }
     }
     for (const router::v1::AttachRequest& request : outgoing) {
@@ -135,8 +137,11 @@ void AttachLink::ReadDeliveries(Stream* stream, uint64_t session) {
       absl::MutexLock lock(&mu_);
       received_ = true;
     }
-    deliveries_.Increment();
-    deliver_(std::move(*response.mutable_delivery()), session);
+    deliveries_.Increment(response.deliveries_size());
+    std::vector<router::v1::Delivery> batch(
+        std::make_move_iterator(response.mutable_deliveries()->begin()),
+        std::make_move_iterator(response.mutable_deliveries()->end()));
+    deliver_(std::move(batch), session);
   }
   absl::MutexLock lock(&mu_);
   broken_ = true;

@@ -3,7 +3,8 @@
 //
 // A worker thread opens the stream, says hello with the broker's instance id, sends the current
 // presence (the module clients connected and subscribed to their inputs) and then every change of
-// it and every delivery result. A second thread reads deliveries and hands each to `deliver`,
+// it and the delivery results (batched: every result ready when the writer comes round goes in one
+// request). A second thread reads deliveries and hands each batch to `deliver`,
 // which must not block (the hub posts it to the broker thread, which publishes it to the module
 // client and calls Result). When the stream breaks the link reconnects with a backoff and says
 // hello and presence again; results for deliveries of a broken stream are dropped (the router
@@ -11,7 +12,9 @@
 //
 // Example:
 //   AttachLink link(LocalServiceChannel(router), instance_id,
-//                   [&](router::v1::Delivery d, uint64_t session) { PostToBroker(d, session); },
+//                   [&](std::vector<router::v1::Delivery> batch, uint64_t session) {
+//                     PostToBroker(std::move(batch), session);
+//                   },
 //                   metrics);
 //   link.Start();
 //   link.SetPresence({"filter", "sensor"});
@@ -42,8 +45,10 @@ namespace edge::hub {
 
 class AttachLink {
  public:
-  // `session` identifies the stream the delivery came on; its result goes back with it.
-  using DeliverFn = std::function<void(router::v1::Delivery delivery, uint64_t session)>;
+  // A batch of deliveries as the router sent them (in order); `session` identifies the stream
+  // they came on, and their results go back with it.
+  using DeliverFn =
+      std::function<void(std::vector<router::v1::Delivery> deliveries, uint64_t session)>;
 
   AttachLink(std::shared_ptr<grpc::Channel> router, std::string instance_id, DeliverFn deliver,
              MetricsRegistry& metrics,

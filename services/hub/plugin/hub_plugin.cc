@@ -207,9 +207,11 @@ absl::Status HubPlugin::StartMessagePath() {
       std::make_unique<IngestStreamer>(router, journal_.get(), IngestStreamer::Options{}, metrics_);
   attach_ = std::make_unique<AttachLink>(
       router, instance_id_,
-      [this](router::v1::Delivery delivery, uint64_t session) {
-        auto shared = std::make_shared<router::v1::Delivery>(std::move(delivery));
-        RunOnBroker([this, shared, session](absl::Duration) { Deliver(*shared, session); });
+      [this](std::vector<router::v1::Delivery> batch, uint64_t session) {
+        auto shared = std::make_shared<std::vector<router::v1::Delivery>>(std::move(batch));
+        RunOnBroker([this, shared, session](absl::Duration) {
+          for (const router::v1::Delivery& delivery : *shared) Deliver(delivery, session);
+        });
       },
       metrics_);
   streamer_->Start();

@@ -48,7 +48,7 @@ class FakeHub {
       v1::AttachResponse response;
       while (stream_->Read(&response)) {
         absl::MutexLock lock(&mu_);
-        received_.push_back(response.delivery());
+        for (const v1::Delivery& delivery : response.deliveries()) received_.push_back(delivery);
       }
       absl::MutexLock lock(&mu_);
       ended_ = true;
@@ -67,9 +67,10 @@ class FakeHub {
   }
   void Answer(uint64_t delivery_id, bool delivered) {
     v1::AttachRequest request;
-    request.mutable_result()->set_delivery_id(delivery_id);
-    request.mutable_result()->set_delivered(delivered);
-    if (!delivered) request.mutable_result()->set_reason("module not connected");
+    v1::DeliveryResult* result = request.mutable_results()->add_results();
+    result->set_delivery_id(delivery_id);
+    result->set_delivered(delivered);
+    if (!delivered) result->set_reason("module not connected");
     stream_->Write(request);
   }
 

@@ -26,9 +26,9 @@
 namespace edge::hub {
 
 struct MethodCall {
-  std::string target;  // "device" or "device/module"
-  std::string method;
-  std::string payload_json;  // empty means null
+  std::string target = {};  // "device" or "device/module"
+  std::string method = {};
+  std::string payload_json = {};  // empty means null
   absl::Duration timeout = absl::Seconds(30);
 };
 

@@ -31,16 +31,14 @@ class HubClientsTest : public HubFixture {
   void SetUp() override {
     HubFixture::SetUp();
     if (HasFatalFailure()) return;
-    keys_[kModule] = AddSasIdentity(kModule);
-    keys_[kDevice] = AddSasIdentity(kDevice);
+    AddSasIdentity(kModule);
+    AddSasIdentity(kDevice);
     ASSERT_TRUE(EventuallyConnects(kDevice, Password(kDevice), true)) << HubLog();
   }
 
   void TearDown() override {
     if (responder_.has_value()) responder_->Stop(absl::Seconds(2));
   }
-
-  std::string Password(const std::string& identity) { return Token(identity, keys_[identity]); }
 
   Finished Edgectl(std::vector<std::string> args) {
     std::vector<std::string> argv = {(BinDir() / "edgectl").string(), "--edge-home",
@@ -79,7 +77,6 @@ class HubClientsTest : public HubFixture {
         << HubLog();
   }
 
-  std::map<std::string, std::string> keys_;
   std::optional<Subprocess> responder_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,13 +19,17 @@
 #include "common/sas.h"
 #include "common/subprocess.h"
 #include "edge/hub/v1/hub.grpc.pb.h"
+#include "edge/router/v1/router.grpc.pb.h"
 #include "edge/store/v1/identities.grpc.pb.h"
+#include "edge/store/v1/store.grpc.pb.h"
+#include "edge/store/v1/twins.grpc.pb.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/free_port.h"
 #include "tests/support/run_to_exit.h"
 #include "tests/support/service_process.h"
+#include "tests/support/store_client.h"
 #include "tests/support/temp_dir.h"
 
 namespace edge::hub {
@@ -126,8 +131,60 @@ class HubFixture : public ::testing::Test {
     store::v1::Identity created;
     grpc::Status status = identities_->CreateIdentity(&context, request, &created);
     EXPECT_TRUE(status.ok()) << status.error_message();
+    keys_[id] = created.primary_key();
     return created.primary_key();
   }
+
+  // Writes `json` as the $edgeHub desired properties and waits until `router` applied them.
+  void SetRoutes(const std::string& json, ServiceProcess& router) {
+    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
+    grpc::ClientContext context;
+    store::v1::ReplaceDesiredRequest request;
+    request.set_id("edge-device/$edgeHub");
+    request.set_json(json);
+    store::v1::Twin twin;
+    ASSERT_TRUE(twins->ReplaceDesired(&context, request, &twin).ok());
+    auto stub = router::v1::Router::NewStub(router.Channel());
+    ASSERT_TRUE(WaitUntil([&] {
+      grpc::ClientContext get;
+      router::v1::GetRoutesResponse routes;
+      return stub->GetRoutes(&get, router::v1::GetRoutesRequest(), &routes).ok() &&
+             routes.config().desired_version() == twin.desired().version();
+    })) << router.Log();
+  }
+
+  store::v1::Twin TwinOf(const std::string& id) {
+    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
+    grpc::ClientContext context;
+    store::v1::GetTwinRequest request;
+    request.set_id(id);
+    store::v1::Twin twin;
+    EXPECT_TRUE(twins->GetTwin(&context, request, &twin).ok());
+    return twin;
+  }
+
+  // Merge-patches a twin's desired properties; returns the new desired version.
+  int64_t PatchDesired(const std::string& id, const std::string& patch) {
+    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
+    grpc::ClientContext context;
+    store::v1::PatchTwinRequest request;
+    request.set_id(id);
+    request.set_patch_json(patch);
+    store::v1::Twin twin;
+    EXPECT_TRUE(twins->PatchDesired(&context, request, &twin).ok());
+    return twin.desired().version();
+  }
+
+  // Every entry of a store queue (the default priority).
+  std::vector<store::v1::QueueEntry> QueueEntries(const std::string& endpoint) {
+    auto queues = store::v1::MessageStore::NewStub(store_.Channel());
+    store::v1::QueueId queue;
+    queue.set_endpoint(endpoint);
+    return testing::ReadToEnd(*queues, queue);
+  }
+
+  // A valid SAS token for an identity AddSasIdentity created.
+  std::string Password(const std::string& identity) { return Token(identity, keys_[identity]); }
 
   void AddX509Identity(const std::string& id) {
     store::v1::CreateIdentityRequest request;
@@ -283,6 +340,7 @@ class HubFixture : public ::testing::Test {
   ServiceProcess store_{"store", home_.path()};
   ServiceProcess hub_{"hub", home_.path()};
   std::unique_ptr<store::v1::IdentityRegistry::Stub> identities_;
+  std::map<std::string, std::string> keys_;  // identity → primary key (AddSasIdentity)
   int sas_port_ = 0;
   int x509_port_ = 0;
 };

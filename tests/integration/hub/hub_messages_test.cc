@@ -42,32 +42,12 @@ class HubMessagesTest : public HubFixture {
     HubFixture::SetUp();
     if (HasFatalFailure()) return;
     ASSERT_TRUE(router_.Start().ok()) << router_.Log();
-    keys_[kModuleA] = AddSasIdentity(kModuleA);
-    keys_[kModuleB] = AddSasIdentity(kModuleB);
-    keys_[kLeaf] = AddSasIdentity(kLeaf);
-    SetRoutes();
-    queues_ = store::v1::MessageStore::NewStub(store_.Channel());
+    AddSasIdentity(kModuleA);
+    AddSasIdentity(kModuleB);
+    AddSasIdentity(kLeaf);
+    SetRoutes(kRoutes, router_);
     ASSERT_TRUE(EventuallyConnects(kLeaf, Password(kLeaf), true)) << HubLog();
   }
-
-  void SetRoutes() {
-    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
-    grpc::ClientContext context;
-    store::v1::ReplaceDesiredRequest request;
-    request.set_id("edge-device/$edgeHub");
-    request.set_json(kRoutes);
-    store::v1::Twin twin;
-    ASSERT_TRUE(twins->ReplaceDesired(&context, request, &twin).ok());
-    auto router = router::v1::Router::NewStub(router_.Channel());
-    ASSERT_TRUE(WaitUntil([&] {
-      grpc::ClientContext get;
-      router::v1::GetRoutesResponse routes;
-      return router->GetRoutes(&get, router::v1::GetRoutesRequest(), &routes).ok() &&
-             routes.config().desired_version() == twin.desired().version();
-    })) << router_.Log();
-  }
-
-  std::string Password(const std::string& identity) { return Token(identity, keys_[identity]); }
 
   // mosquitto_sub as module B on its inputs, until it has `count` messages (printed "topic body").
   absl::StatusOr<Subprocess> SubscribeB(int count, const std::string& log) {
@@ -82,11 +62,7 @@ class HubMessagesTest : public HubFixture {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
-  std::vector<store::v1::QueueEntry> Upstream() {
-    store::v1::QueueId queue;
-    queue.set_endpoint("$upstream");
-    return ReadToEnd(*queues_, queue);
-  }
+  std::vector<store::v1::QueueEntry> Upstream() { return QueueEntries("$upstream"); }
 
   bool UpstreamHas(size_t count) {
     return WaitUntil([&] { return Upstream().size() >= count; }, absl::Seconds(20));
@@ -103,30 +79,7 @@ class HubMessagesTest : public HubFixture {
                      .expect = 1});
   }
 
-  store::v1::Twin TwinOf(const std::string& id) {
-    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
-    grpc::ClientContext context;
-    store::v1::GetTwinRequest request;
-    request.set_id(id);
-    store::v1::Twin twin;
-    EXPECT_TRUE(twins->GetTwin(&context, request, &twin).ok());
-    return twin;
-  }
-
-  int64_t PatchDesired(const std::string& id, const std::string& patch) {
-    auto twins = store::v1::TwinStore::NewStub(store_.Channel());
-    grpc::ClientContext context;
-    store::v1::PatchTwinRequest request;
-    request.set_id(id);
-    request.set_patch_json(patch);
-    store::v1::Twin twin;
-    EXPECT_TRUE(twins->PatchDesired(&context, request, &twin).ok());
-    return twin.desired().version();
-  }
-
   ServiceProcess router_{"router", home_.path()};
-  std::map<std::string, std::string> keys_;
-  std::unique_ptr<store::v1::MessageStore::Stub> queues_;
 };
 
 TEST_F(HubMessagesTest, AModuleOutputReachesTheRoutedModuleInputWithItsProperties) {

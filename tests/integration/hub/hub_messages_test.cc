@@ -15,13 +15,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/hub/hub_fixture.h"
-#include "tests/support/store_client.h"
 
 namespace edge::hub {
 namespace {
 
-using ::edge::testing::BodiesOf;
-using ::edge::testing::ReadToEnd;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 

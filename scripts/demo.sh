@@ -22,6 +22,15 @@ echo "== edgectl identity add demo-sensor; its connection string for an IoT Hub 
 "$bin/edgectl" identity add demo-sensor >/dev/null 2>&1 || true
 "$bin/edgectl" identity show demo-sensor --connection-string
 echo
+echo "== edgectl route set: every device message goes to \$upstream (the \$edgeHub routes)"
+echo '{"schemaVersion": "1.1", "routes": {"toCloud": "FROM /messages/* INTO $upstream"}}' \
+  > "$EDGE_HOME/routes.json"
+"$bin/edgectl" route set "$EDGE_HOME/routes.json"
+for _ in $(seq 20); do  # the router follows the $edgeHub twin: applied within moments
+  "$bin/edgectl" route list 2>/dev/null | grep -q toCloud && break
+  sleep 0.1
+done
+echo
 echo "== demo-sensor publishes telemetry to the hub over TLS with mosquitto_pub"
 echo "   (port 8883, the device CA from edgectl certs, a SAS token from edgectl identity sas)"
 publish() {
@@ -34,7 +43,10 @@ for _ in 1 2 3 4 5; do  # the new identity reaches the hub through the store's c
   if publish "$("$bin/edgectl" identity sas demo-sensor)" 2>/dev/null; then accepted=yes; break; fi
   sleep 0.2
 done
-echo "   accepted with a PUBACK: $accepted"
+echo "   accepted with a PUBACK: $accepted (it is in the hub's journal; the router stores it)"
+sleep 0.5
+echo "== edgectl endpoint list: the message waits in the \$upstream queue (no upstream link yet)"
+"$bin/edgectl" endpoint list
 echo "== the same with a forged token is refused (CONNACK not authorised); the hub logs why:"
 publish "SharedAccessSignature sr=localhost%2Fdevices%2Fdemo-sensor&sig=forged&se=4102444800" \
   2>&1 | sed 's/^/   /' || true

@@ -97,8 +97,9 @@ bool AttachLink::Session() {
       // Presence before the results that follow it: a result never names a module the router
       // has not heard is present.
       if (presence_changed_) {
-        router::v1::AttachRequest& request = outgoing.emplace_back();
-        for (const std::string& module : presence_) request.mutable_presence()->add_modules(module);
+        // mutable_presence even for no module: an empty set is a presence too.
+        router::v1::Presence* presence = outgoing.emplace_back().mutable_presence();
+        for (const std::string& module : presence_) presence->add_modules(module);
         presence_changed_ = false;
       }
       if (!results_.empty()) {
@@ -116,7 +117,11 @@ bool AttachLink::Session() {
     }
   }
 
-  context.TryCancel();
+  {
+    // A stream the router ended has its status waiting; cancelling would replace it.
+    absl::MutexLock lock(&mu_);
+    if (!broken_) context.TryCancel();
+  }
   reader.join();
   const grpc::Status status = stream->Finish();
   absl::MutexLock lock(&mu_);

@@ -73,6 +73,7 @@ bool IngestStreamer::Session() {
     if (stopping_) return false;
     call_ = &context;
     broken_ = false;
+    peer_closed_ = false;
     acked_any_ = false;
     in_flight_.clear();
   }
@@ -129,7 +130,11 @@ bool IngestStreamer::Session() {
     sent = entries.back().sequence;
   }
 
-  context.TryCancel();
+  {
+    // A stream the router ended has its status waiting; cancelling would replace it.
+    absl::MutexLock lock(&mu_);
+    if (!peer_closed_) context.TryCancel();
+  }
   reader.join();
   const grpc::Status status = stream->Finish();
   absl::MutexLock lock(&mu_);
@@ -144,7 +149,8 @@ bool IngestStreamer::Session() {
 
 void IngestStreamer::ReadAnswers(Stream* stream) {
   router::v1::IngestResponse response;
-  while (stream->Read(&response)) {
+  bool read = false;
+  while ((read = stream->Read(&response))) {
     InFlight batch;
     {
       absl::MutexLock lock(&mu_);
@@ -170,6 +176,7 @@ void IngestStreamer::ReadAnswers(Stream* stream) {
   }
   absl::MutexLock lock(&mu_);
   broken_ = true;
+  peer_closed_ = !read;
   changed_.SignalAll();
 }
 

@@ -80,7 +80,8 @@ class IngestStreamer {
   absl::Mutex mu_;
   absl::CondVar changed_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  bool broken_ ABSL_GUARDED_BY(mu_) = false;  // the current stream's reader saw it end
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;       // the current stream's reader saw it end
+  bool peer_closed_ ABSL_GUARDED_BY(mu_) = false;  // ... because the router ended it
   bool acked_any_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* call_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::deque<InFlight> in_flight_ ABSL_GUARDED_BY(mu_);

@@ -20,6 +20,7 @@ namespace edge::hub {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 constexpr char kRoutes[] = R"json({"schemaVersion": "1.1", "routes": {
@@ -144,6 +145,13 @@ TEST_F(HubMessagesTest, AKilledHubSendsWhatItAckedWhenItIsBack) {
   ASSERT_TRUE(UpstreamHas(2)) << HubLog() << router_.Log();
   EXPECT_THAT(Upstream(), SizeIs(2));  // the store's journal high-water mark removes replays
   EXPECT_THAT(HubLog(), HasSubstr("2 unacknowledged messages to send again"));
+}
+
+TEST_F(HubMessagesTest, TheAttachStreamStaysOpenWhileNoModuleIsPresent) {
+  // Presence is sent at once, empty here (no module subscribed yet): the router must take it.
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(CountOf(router_.Log(), "hub attached"), 1u) << router_.Log() << HubLog();
+  EXPECT_THAT(HubLog(), Not(HasSubstr("the Attach stream to the router ended")));
 }
 
 TEST_F(HubMessagesTest, TwinGetAnswersFromTheStoreWithBothVersions) {

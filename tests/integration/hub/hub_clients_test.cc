@@ -18,7 +18,6 @@
 namespace edge::hub {
 namespace {
 
-using ::edge::testing::BinDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::SizeIs;
@@ -38,13 +37,6 @@ class HubClientsTest : public HubFixture {
 
   void TearDown() override {
     if (responder_.has_value()) responder_->Stop(absl::Seconds(2));
-  }
-
-  Finished Edgectl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {(BinDir() / "edgectl").string(), "--edge-home",
-                                     home_.path().string()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunToExit(argv, absl::Seconds(60));
   }
 
   // A paho client as `identity` answering methods with `status` (or never, when silent), ready

@@ -183,6 +183,14 @@ class HubFixture : public ::testing::Test {
     return testing::ReadToEnd(*queues, queue);
   }
 
+  // Runs `edgectl --edge-home <this home> args...` to its end.
+  Finished Edgectl(std::vector<std::string> args) {
+    std::vector<std::string> argv = {(testing::BinDir() / "edgectl").string(), "--edge-home",
+                                     home_.path().string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunToExit(argv, absl::Seconds(60));
+  }
+
   // A valid SAS token for an identity AddSasIdentity created.
   std::string Password(const std::string& identity) { return Token(identity, keys_[identity]); }
 

@@ -42,10 +42,10 @@ class BrokerApi {
   // The MQTT protocol version (3, 4 = 3.1.1, 5) and the clean-session flag of a connection.
   virtual int ProtocolVersion(const void* connection) = 0;
   virtual bool CleanSession(const void* connection) = 0;
-  // Publishes QoS 1 to that one client (no subscription needed, never retained). False when the
-  // broker refused it.
+  // Publishes to that one client at `qos` (no subscription needed, never retained). False when
+  // the broker refused it. The broker does not lower `qos` to what the client subscribed with.
   virtual bool Publish(const std::string& client_id, const std::string& topic,
-                       absl::string_view payload) = 0;
+                       absl::string_view payload, int qos) = 0;
 };
 
 enum class AclAccess { kRead, kWrite, kSubscribe, kUnsubscribe };

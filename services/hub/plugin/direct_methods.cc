@@ -60,7 +60,7 @@ void DirectMethods::Invoke(const ClientState* client, MethodCall call, absl::Tim
   const std::string rid = absl::StrCat(absl::Hex(next_rid_++));
   const std::string topic = absl::StrCat("$iothub/methods/POST/", call.method, "/?$rid=", rid);
   if (!broker_->Publish(client->client_id, topic,
-                        call.payload_json.empty() ? "null" : call.payload_json)) {
+                        call.payload_json.empty() ? "null" : call.payload_json, kIotHubQos)) {
     return done(absl::UnavailableError("the broker refused the method request"));
   }
   pending_[rid] = Pending{.identity = client->identity.ToString(),

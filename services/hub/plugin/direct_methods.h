@@ -25,6 +25,12 @@
 
 namespace edge::hub {
 
+// The QoS of what the hub sends on `$iothub/...` topics (twin responses, desired patches, method
+// requests): 0, the QoS IoT Hub SDKs subscribe to them with — MQTT does not allow a delivery above
+// the subscription's QoS, and the broker's targeted publish does not lower it. Each is a
+// request/response with its own timeout and retry, as at IoT Hub.
+inline constexpr int kIotHubQos = 0;
+
 struct MethodCall {
   std::string target = {};  // "device" or "device/module"
   std::string method = {};

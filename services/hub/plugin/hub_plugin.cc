@@ -226,7 +226,9 @@ void HubPlugin::OnTick() {
   for (const std::string& client_id : gate_.TakeNewlyConnected()) {
     auto waiting = offline_c2d_.find(client_id);
     if (waiting == offline_c2d_.end()) continue;
-    for (const auto& [topic, body] : waiting->second) broker_->Publish(client_id, topic, body);
+    for (const auto& [topic, body] : waiting->second) {
+      broker_->Publish(client_id, topic, body, /*qos=*/1);
+    }
     spdlog::info("hub: {} C2D messages kept while \"{}\" was offline sent", waiting->second.size(),
                  client_id);
     offline_c2d_.erase(waiting);
@@ -293,7 +295,7 @@ std::string HubPlugin::NextEdgeMessageId() {
 }
 
 void HubPlugin::AnswerTwin(const TwinAnswer& answer) {
-  if (!broker_->Publish(answer.client_id, answer.topic, answer.body)) {
+  if (!broker_->Publish(answer.client_id, answer.topic, answer.body, kIotHubQos)) {
     spdlog::warn("hub: the broker refused the twin answer to \"{}\"", answer.client_id);
   }
   if (!answer.patched_version.has_value()) return;
@@ -312,7 +314,7 @@ void HubPlugin::PushDesired(const store::v1::Change& change) {
   const ClientState* client = gate_.FindIdentity(change.id());
   if (client == nullptr || !client->desired_subscribed) return;
   auto [topic, body] = DesiredPush(change);
-  if (broker_->Publish(client->client_id, topic, body)) desired_pushed_.Increment();
+  if (broker_->Publish(client->client_id, topic, body, kIotHubQos)) desired_pushed_.Increment();
 }
 
 PublishVerdict HubPlugin::Ingest(const ClientState& client, const ClientTopic& topic,
@@ -344,7 +346,7 @@ void HubPlugin::Deliver(const router::v1::Delivery& delivery, uint64_t session) 
   absl::StatusOr<std::string> topic =
       ModuleInputDeliveryTopic(client->identity, delivery.input(), delivery.message());
   if (!topic.ok()) return fail("bad_topic", std::string(topic.status().message()));
-  if (!broker_->Publish(client->client_id, *topic, delivery.message().body())) {
+  if (!broker_->Publish(client->client_id, *topic, delivery.message().body(), /*qos=*/1)) {
     return fail("broker_refused", absl::StrCat("the broker refused the publish to ", identity));
   }
   delivered_.Increment();
@@ -386,7 +388,7 @@ void HubPlugin::SendC2D(std::string device, std::string body, MessageProperties 
     }
     std::string topic = CloudToDeviceTopic(device, properties);
     if (gate_.FindIdentity(device) != nullptr) {
-      if (!broker_->Publish(device, topic, body)) {
+      if (!broker_->Publish(device, topic, body, /*qos=*/1)) {
         return done(absl::UnavailableError("the broker refused the message"));
       }
       return done(false);

@@ -43,8 +43,8 @@ class MosquittoBroker final : public BrokerApi {
   int SubscriptionCount(const void* connection) override {
     return mosquitto_client_sub_count(static_cast<const mosquitto*>(connection));
   }
-  bool Publish(const std::string& client_id, const std::string& topic,
-               absl::string_view payload) override {
+  bool Publish(const std::string& client_id, const std::string& topic, absl::string_view payload,
+               int qos) override {
     // The broker takes ownership of the payload, which must come from its own allocator
     // (docs/mosquitto-2.0.11.md): never mosquitto_broker_publish_copy.
     void* copy = nullptr;
@@ -54,7 +54,7 @@ class MosquittoBroker final : public BrokerApi {
       std::memcpy(copy, payload.data(), payload.size());
     }
     return mosquitto_broker_publish(client_id.c_str(), topic.c_str(),
-                                    static_cast<int>(payload.size()), copy, /*qos=*/1,
+                                    static_cast<int>(payload.size()), copy, qos,
                                     /*retain=*/false, /*properties=*/nullptr) == MOSQ_ERR_SUCCESS;
   }
 };

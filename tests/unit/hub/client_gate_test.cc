@@ -27,8 +27,8 @@ class RecordingBroker final : public BrokerApi {
   int SubscriptionCount(const void* connection) override {
     return restored.count(connection) ? 1 : 0;
   }
-  bool Publish(const std::string& client_id, const std::string& topic,
-               absl::string_view payload) override {
+  bool Publish(const std::string& client_id, const std::string& topic, absl::string_view payload,
+               int /*qos*/) override {
     published.push_back({client_id, topic, std::string(payload)});
     return true;
   }

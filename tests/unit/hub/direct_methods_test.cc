@@ -18,8 +18,8 @@ class PublishingBroker final : public BrokerApi {
   int ProtocolVersion(const void*) override { return 4; }
   bool CleanSession(const void*) override { return true; }
   int SubscriptionCount(const void*) override { return 0; }
-  bool Publish(const std::string& client_id, const std::string& topic,
-               absl::string_view payload) override {
+  bool Publish(const std::string& client_id, const std::string& topic, absl::string_view payload,
+               int /*qos*/) override {
     published.push_back({client_id, topic, std::string(payload)});
     return true;
   }

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "common/certs.h"
 #include "common/edge_home.h"
 #include "common/local_channel.h"
 #include "common/logging.h"
@@ -44,6 +45,17 @@ absl::StatusOr<AgentOptions> AgentOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
                                                               absl::Seconds(5), absl::Seconds(0)));
   ASSIGN_OR_RETURN(options.metrics_http, MetricsHttpOptionsFromSection(section));
+  // The CA that signs the hub's default server certificate (both made by `edgectl certs init`
+  // or edge-hub's first start); with [hub] server_cert set, the CA that signed that one.
+  ASSIGN_OR_RETURN(std::string module_ca,
+                   section.GetString("module_ca_certificate", CaCertPath(CertsDir({})).string()));
+  if (module_ca.empty()) {
+    return absl::InvalidArgumentError("agent.module_ca_certificate: must not be empty");
+  }
+  // No cloud connection is configured yet: the hub's host name stands for IoT Hub's too.
+  options.reconciler.hub_endpoint = {.iothub_hostname = options.device.hostname,
+                                     .gateway_hostname = options.device.hostname,
+                                     .ca_certificate_file = (edge_home / module_ca).string()};
   ReconcilerOptions& reconciler = options.reconciler;
   RestartSettings& restart = reconciler.restart;
   ASSIGN_OR_RETURN(reconciler.interval, section.GetSeconds("reconcile_interval_seconds",
@@ -83,8 +95,8 @@ absl::Status RunAgent(const ServiceContext& context) {
       },
       &metrics.became_unhealthy);
   const std::string twin_id = absl::StrCat(options.device.id, "/$edgeAgent");
-  Reconciler reconciler(store, twin_id, &runtime, options.reconciler, SystemClock::Get(), &metrics,
-                        &health, &table);
+  Reconciler reconciler(store, options.device.id, &runtime, options.reconciler, SystemClock::Get(),
+                        &metrics, &health, &table);
   to_wake = &reconciler;
   AgentGrpcService service(store, options.device.id, &runtime, &reconciler, &health, &table,
                            &metrics);

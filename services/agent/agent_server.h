@@ -34,7 +34,8 @@ struct AgentOptions {
   RetryPolicy store_retry{.initial = absl::Milliseconds(100), .max = absl::Seconds(5)};
 
   // [device], [store] listen and [agent]: listen, modules_dir (relative to `edge_home`; default
-  // data/modules), shutdown_grace_seconds, metrics_port, metrics_address, the reconciler's keys
+  // data/modules), shutdown_grace_seconds, metrics_port, metrics_address,
+  // module_ca_certificate (relative to `edge_home`; default certs/ca.pem), the reconciler's keys
   // above. INVALID_ARGUMENT naming the key for a bad or unknown one.
   static absl::StatusOr<AgentOptions> FromConfig(const Config& config,
                                                  const std::filesystem::path& edge_home);

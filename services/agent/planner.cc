@@ -48,6 +48,7 @@ absl::string_view ToString(ActionKind kind) {
 
 std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& desired,
                                          const std::vector<ModuleStatus>& actual,
+                                         const std::map<std::string, ModuleConnection>& connections,
                                          const std::set<std::string>& restart_due,
                                          const PlanOverrides& overrides) {
   std::map<std::string, const ModuleSpec*> runnable;
@@ -67,11 +68,18 @@ std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& d
             [](const PlannedAction& a, const PlannedAction& b) { return a.name < b.name; });
   for (const ModuleSpec* spec : desired) {
     if (spec->type != ModuleType::kProcess) continue;
-    absl::StatusOr<ModuleConfig> config = ModuleConfigFromSpec(*spec);
-    if (!config.ok()) continue;
+    auto connection = connections.find(spec->name);
+    const ModuleConnection* known = connection != connections.end() ? &connection->second : nullptr;
     const bool want_running = spec->status == DesiredModuleStatus::kRunning &&
                               overrides.held_stopped.count(spec->name) == 0;
     auto it = present.find(spec->name);
+    if (known == nullptr) {
+      // No identity this pass: nothing is created; a module running this spec is left to its
+      // usual stops and starts (it keeps the environment it was created with).
+      if (it == present.end() || !RunsSpec(it->second->config.spec_hash, *spec, nullptr)) continue;
+    }
+    absl::StatusOr<ModuleConfig> config = ModuleConfigFromSpec(*spec, known);
+    if (!config.ok()) continue;
     if (it == present.end()) {
       plan.push_back({.kind = ActionKind::kCreate,
                       .name = spec->name,
@@ -80,7 +88,7 @@ std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& d
       continue;
     }
     const ModuleStatus& module = *it->second;
-    if (module.config.spec_hash != config->spec_hash) {
+    if (!RunsSpec(module.config.spec_hash, *spec, known)) {
       plan.push_back({.kind = ActionKind::kRecreate,
                       .name = spec->name,
                       .config = *std::move(config),

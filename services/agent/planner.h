@@ -5,7 +5,12 @@
 // Rules (services/agent/README.md, "Reconciler"):
 //   - a runtime module the deployment does not name (or names as a docker module) → kRemove;
 //   - a desired process module the runtime lacks → kCreate (started when desired running);
-//   - spec_hash ≠ RecreateFingerprint(spec) → kRecreate (stop, remove, create, start if running);
+//   - spec_hash ≠ ModuleSpecHash(spec, its connection) (the spec or the identity environment
+//     changed) → kRecreate (stop, remove, create, start if running);
+//   - a module without a connection in `connections` (its identity could not be read or created
+//     this pass) is never created or recreated: it waits; when the runtime has it running the
+//     deployment's spec (RunsSpec), it is stopped and started as usual, with the environment it
+//     was created with;
 //   - desired stopped and running → kStop; desired running and never started → kStart;
 //   - desired running, ended, and named in `restart_due` (the restart policy's verdict) → kStart;
 //   - `overrides.held_stopped` (StopModule) count as desired stopped; running modules in
@@ -15,11 +20,13 @@
 // gives an empty plan.
 //
 // Example:
-//   std::vector<PlannedAction> plan = PlanReconcile(desired.InStartupOrder(), *runtime.List(), {});
+//   std::vector<PlannedAction> plan =
+//       PlanReconcile(desired.InStartupOrder(), *runtime.List(), connections, {});
 //   for (const ActionResult& r : ExecutePlan(runtime, plan)) if (!r.status.ok()) …
 #ifndef EDGE_SERVICES_AGENT_PLANNER_H_
 #define EDGE_SERVICES_AGENT_PLANNER_H_
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "services/agent/manifest/module_spec.h"
+#include "services/agent/module_environment.h"
 #include "services/agent/runtime/module_runtime.h"
 
 namespace edge::agent {
@@ -51,9 +59,11 @@ struct PlanOverrides {
   std::set<std::string> stop = {};  // running but unhealthy: stop (the policy restarts them)
 };
 
-// `desired` in startupOrder (EdgeAgentDesired::InStartupOrder); `actual` the runtime's modules.
+// `desired` in startupOrder (EdgeAgentDesired::InStartupOrder); `actual` the runtime's modules;
+// `connections` the identity environment of each desired module whose identity is known.
 std::vector<PlannedAction> PlanReconcile(const std::vector<const ModuleSpec*>& desired,
                                          const std::vector<ModuleStatus>& actual,
+                                         const std::map<std::string, ModuleConnection>& connections,
                                          const std::set<std::string>& restart_due,
                                          const PlanOverrides& overrides = {});
 

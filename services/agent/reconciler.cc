@@ -11,6 +11,7 @@
 #include "common/local_channel.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "services/agent/deployment_writes.h"
 #include "services/agent/module_config.h"
 #include "services/agent/planner.h"
 
@@ -33,10 +34,11 @@ absl::string_view ToString(ModuleCommand command) {
   return "unknown";
 }
 
-Reconciler::Reconciler(std::shared_ptr<grpc::Channel> store, std::string twin_id,
+Reconciler::Reconciler(std::shared_ptr<grpc::Channel> store, std::string device_id,
                        ModuleRuntime* runtime, ReconcilerOptions options, const Clock* clock,
                        AgentMetrics* metrics, HealthChecker* health, ModuleTable* table)
-    : twin_id_(std::move(twin_id)),
+    : device_id_(std::move(device_id)),
+      twin_id_(EdgeAgentTwinId(device_id_)),
       runtime_(runtime),
       options_(std::move(options)),
       clock_(clock),
@@ -44,6 +46,7 @@ Reconciler::Reconciler(std::shared_ptr<grpc::Channel> store, std::string twin_id
       health_(health),
       table_(table),
       twin_stub_(store::v1::TwinStore::NewStub(store)),
+      identities_(store, device_id_, options_.identity_call_timeout),
       restarts_(options_.restart, clock) {}
 
 Reconciler::~Reconciler() { Stop(); }
@@ -59,6 +62,7 @@ void Reconciler::Stop() {
     stopping_ = true;
     if (call_ != nullptr) call_->TryCancel();
   }
+  identities_.Cancel();
   if (thread_.joinable()) thread_.join();
   {
     absl::MutexLock lock(&mu_);
@@ -190,7 +194,7 @@ std::optional<std::map<std::string, ModuleStatus>> Reconciler::ListModules() {
 
 std::map<std::string, ModuleView> Reconciler::Views(
     const EdgeAgentDesired& deployment, const std::map<std::string, ModuleStatus>& actual,
-    absl::Time* next) {
+    const std::map<std::string, ModuleConnection>& connections, absl::Time* next) {
   std::map<std::string, ModuleView> views;
   for (const auto& [name, spec] : deployment.modules) {
     ModuleView& view = views[name];
@@ -204,8 +208,15 @@ std::map<std::string, ModuleView> Reconciler::Views(
     view.held_stopped = held_stopped_.count(name) > 0;
     if (health_ != nullptr) view.health = health_->Find(name);
     auto status = actual.find(name);
-    if (status != actual.end() && spec.status == DesiredModuleStatus::kRunning &&
-        !view.held_stopped && status->second.config.spec_hash == RecreateFingerprint(spec)) {
+    auto connection = connections.find(name);
+    const ModuleConnection* known = connection != connections.end() ? &connection->second : nullptr;
+    const bool runs_spec =
+        status != actual.end() && RunsSpec(status->second.config.spec_hash, spec, known);
+    if (auto problem = identity_problems_.find(name);
+        problem != identity_problems_.end() && !runs_spec) {
+      view.problem = problem->second;  // it waits for its identity
+    }
+    if (runs_spec && spec.status == DesiredModuleStatus::kRunning && !view.held_stopped) {
       RestartDecision decision = restarts_.Decide(name, spec.restart_policy, status->second);
       view.restart = decision.action;
       if (decision.action == RestartAction::kBackoff) *next = std::min(*next, decision.restart_at);
@@ -220,12 +231,15 @@ absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
   absl::Time next = clock_->Now() + options_.interval;
   std::optional<std::map<std::string, ModuleStatus>> actual = ListModules();
   if (!actual.has_value()) return next;
+  std::map<std::string, ModuleConnection> connections;
   if (deployment != nullptr) {
+    bool listed = false;
+    connections = SyncIdentities(*deployment, &listed);
     TrackHealth(*deployment, *actual);
     std::set<std::string> restart_due;
     PlanOverrides overrides{.held_stopped = held_stopped_, .stop = {}};
     std::map<std::string, std::string> unhealthy;  // module → why, to be stopped
-    for (const auto& [name, view] : Views(*deployment, *actual, &next)) {
+    for (const auto& [name, view] : Views(*deployment, *actual, connections, &next)) {
       if (view.restart == RestartAction::kRestartNow) restart_due.insert(name);
       auto status = actual->find(name);
       if (status != actual->end() && status->second.state == ModuleState::kRunning &&
@@ -239,7 +253,7 @@ absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
     std::vector<ModuleStatus> modules;
     for (const auto& [name, module] : *actual) modules.push_back(module);
     std::vector<PlannedAction> plan =
-        PlanReconcile(deployment->InStartupOrder(), modules, restart_due, overrides);
+        PlanReconcile(deployment->InStartupOrder(), modules, connections, restart_due, overrides);
     for (const ActionResult& result : ExecutePlan(*runtime_, plan)) {
       const std::string& name = result.action.name;
       const std::string action(ToString(result.action.kind));
@@ -267,6 +281,7 @@ absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
       metrics_->reconcile_actions.WithLabels({action, result.status.ok() ? "ok" : "error"})
           .Increment();
     }
+    if (listed) DeleteRemovedIdentities(*deployment);
     if (!plan.empty()) {
       actual = ListModules();
       if (!actual.has_value()) return next;
@@ -276,12 +291,95 @@ absl::Time Reconciler::ReconcileOnce(const EdgeAgentDesired* deployment,
   std::optional<SystemModuleHealth> hub_health;
   if (deployment != nullptr) {
     TrackHealth(*deployment, *actual);
-    views = Views(*deployment, *actual, &next);
+    views = Views(*deployment, *actual, connections, &next);
   }
   Publish(*actual);
   if (deployment != nullptr) hub_health = CheckHubServices();
   Report(ReportedProperties(deployment, verdict, *actual, views, hub_health));
   return next;
+}
+
+std::map<std::string, ModuleConnection> Reconciler::SyncIdentities(
+    const EdgeAgentDesired& deployment, bool* listed) {
+  std::map<std::string, std::string> waiting_before;
+  waiting_before.swap(identity_problems_);
+  absl::StatusOr<std::map<std::string, ModuleIdentity>> list = identities_.List();
+  *listed = list.ok();
+  std::string unavailable;
+  if (list.ok()) {
+    known_identities_ = *std::move(list);
+  } else {
+    spdlog::warn("store call identity_list for device {} failed (retrying): {}", device_id_,
+                 list.status().ToString());
+    metrics_->store_errors.WithLabels({"identity_list"}).Increment();
+    unavailable = absl::StrCat(
+        "waiting for its identity: listing the module identities in "
+        "edge-store failed: ",
+        list.status().message());
+  }
+  std::map<std::string, ModuleConnection> connections;
+  for (const auto& [name, spec] : deployment.modules) {
+    if (spec.type != ModuleType::kProcess) continue;  // the agent runs (and identifies) these
+    auto known = known_identities_.find(name);
+    if (known == known_identities_.end()) {
+      if (!*listed) {
+        identity_problems_[name] = unavailable;
+        continue;
+      }
+      absl::StatusOr<ModuleIdentity> created = identities_.Create(name);
+      if (!created.ok()) {
+        spdlog::warn("store call identity_create for {}/{} failed (retrying): {}", device_id_, name,
+                     created.status().ToString());
+        metrics_->store_errors.WithLabels({"identity_create"}).Increment();
+        identity_problems_[name] =
+            absl::StrCat("waiting for its identity: creating ", device_id_, "/", name,
+                         " in edge-store failed: ", created.status().message());
+        continue;
+      }
+      spdlog::info("module {}: identity {}/{} {}", name, device_id_, name,
+                   created->managed_by_agent ? "created" : "exists (not managed by edge-agent)");
+      known = known_identities_.emplace(name, *std::move(created)).first;
+    }
+    const ModuleIdentity& identity = known->second;
+    if (!identity.sas || identity.primary_key.empty()) {
+      identity_problems_[name] =
+          absl::StrCat("waiting for its identity: ", device_id_, "/", name,
+                       " has no symmetric key (an X.509 identity); modules connect with SAS");
+      continue;
+    }
+    connections.emplace(
+        name, ConnectionOf(options_.hub_endpoint, device_id_, name, identity.primary_key));
+  }
+  for (const auto& [name, problem] : identity_problems_) {
+    if (waiting_before.count(name) == 0) spdlog::warn("module {}: {}", name, problem);
+  }
+  for (const auto& [name, problem] : waiting_before) {
+    if (identity_problems_.count(name) == 0 && connections.count(name) > 0) {
+      spdlog::info("module {}: its identity is known again", name);
+    }
+  }
+  return connections;
+}
+
+void Reconciler::DeleteRemovedIdentities(const EdgeAgentDesired& deployment) {
+  for (auto it = known_identities_.begin(); it != known_identities_.end();) {
+    const ModuleIdentity& identity = it->second;
+    if (!identity.managed_by_agent || deployment.modules.count(identity.module_id) > 0) {
+      ++it;
+      continue;
+    }
+    absl::Status deleted = identities_.Delete(identity.module_id);
+    if (!deleted.ok()) {
+      spdlog::warn("store call identity_delete for {}/{} failed (retrying): {}", device_id_,
+                   identity.module_id, deleted.ToString());
+      metrics_->store_errors.WithLabels({"identity_delete"}).Increment();
+      ++it;
+      continue;
+    }
+    spdlog::info("module {}: identity {}/{} deleted", identity.module_id, device_id_,
+                 identity.module_id);
+    it = known_identities_.erase(it);
+  }
 }
 
 void Reconciler::TrackHealth(const EdgeAgentDesired& deployment,

@@ -14,6 +14,15 @@
 // agent must not act on an empty deployment. Modules already running with the deployment's
 // spec_hash are adopted as they are.
 //
+// Identities: every pass with a deployment first lists the device's module identities
+// (ModuleIdentities) and creates the missing ones of the process modules it runs (`managed_by`
+// edge-agent); each module's environment carries its identity's primary key
+// (module_environment.h), and a changed key recreates the module. A module whose identity cannot
+// be read or created (the store down) is not created this pass — it waits, reported with a
+// statusDescription saying why — while modules already running are left as they are (the last
+// identities read are kept). After the plan, identities managed by the agent whose module the
+// deployment no longer names are deleted; others are never deleted.
+//
 // Health: every pass tells the HealthChecker which running modules have a Healthcheck; a running
 // module it finds unhealthy is stopped when its restartPolicy is `on-unhealthy` or `always`, and
 // the restart policy restarts it with the usual backoff (others are reported `unhealthy` and left
@@ -55,6 +64,8 @@
 #include "services/agent/agent_reported.h"
 #include "services/agent/health_checker.h"
 #include "services/agent/manifest/manifest.h"
+#include "services/agent/module_environment.h"
+#include "services/agent/module_identities.h"
 #include "services/agent/module_table.h"
 #include "services/agent/restart_policy.h"
 #include "services/agent/runtime/module_runtime.h"
@@ -74,6 +85,10 @@ struct ReconcilerOptions {
   // empty: not reported.
   std::vector<SystemService> hub_services;
   absl::Duration service_check_timeout = absl::Seconds(1);
+  // What every module's environment says about the hub (module_environment.h).
+  HubEndpoint hub_endpoint;
+  // How long an identity call waits for the store.
+  absl::Duration identity_call_timeout = absl::Seconds(2);
 };
 
 enum class ModuleCommand { kStart, kStop, kRestart };
@@ -83,9 +98,10 @@ absl::string_view ToString(ModuleCommand command);
 
 class Reconciler {
  public:
-  // `twin_id` is `<device>/$edgeAgent` (its reported properties are written).
-  // `health` and `table` may be null (no health checks; nothing published).
-  Reconciler(std::shared_ptr<grpc::Channel> store, std::string twin_id, ModuleRuntime* runtime,
+  // `device_id` is the edge device: `<device>/$edgeAgent`'s reported properties are written, its
+  // modules' identities are `<device>/<module>`. `health` and `table` may be null (no health
+  // checks; nothing published).
+  Reconciler(std::shared_ptr<grpc::Channel> store, std::string device_id, ModuleRuntime* runtime,
              ReconcilerOptions options, const Clock* clock, AgentMetrics* metrics,
              HealthChecker* health = nullptr, ModuleTable* table = nullptr);
   ~Reconciler();
@@ -121,9 +137,16 @@ class Reconciler {
   absl::Time ReconcileOnce(const EdgeAgentDesired* deployment,
                            const std::optional<DesiredStatus>& verdict);
   // The restart policy's verdicts on `actual`; sets `*next` to the earliest backoff end.
-  std::map<std::string, ModuleView> Views(const EdgeAgentDesired& deployment,
-                                          const std::map<std::string, ModuleStatus>& actual,
-                                          absl::Time* next);
+  std::map<std::string, ModuleView> Views(
+      const EdgeAgentDesired& deployment, const std::map<std::string, ModuleStatus>& actual,
+      const std::map<std::string, ModuleConnection>& connections, absl::Time* next);
+  // Reads the module identities and creates the missing ones of the deployment's process modules;
+  // returns the connection of every module whose identity is known. Sets `identity_problems_`;
+  // `*listed` tells whether the store's list was read this pass.
+  std::map<std::string, ModuleConnection> SyncIdentities(const EdgeAgentDesired& deployment,
+                                                         bool* listed);
+  // Deletes the identities managed by the agent whose module `deployment` does not name.
+  void DeleteRemovedIdentities(const EdgeAgentDesired& deployment);
   std::optional<std::map<std::string, ModuleStatus>> ListModules();
   void Report(const nlohmann::json& reported);
   absl::Status RunCommand(ModuleCommand command, const std::string& name,
@@ -140,6 +163,7 @@ class Reconciler {
     std::function<void(absl::Status)> done;
   };
 
+  const std::string device_id_;
   const std::string twin_id_;
   ModuleRuntime* const runtime_;
   const ReconcilerOptions options_;
@@ -148,6 +172,7 @@ class Reconciler {
   HealthChecker* const health_;
   ModuleTable* const table_;
   std::unique_ptr<store::v1::TwinStore::Stub> twin_stub_;
+  ModuleIdentities identities_;
 
   // The reconciler's thread only.
   RestartTracker restarts_;
@@ -156,6 +181,10 @@ class Reconciler {
   std::optional<nlohmann::json> last_reported_;  // what the store has (nullopt: not read yet)
   std::set<std::string> held_stopped_;           // StopModule until a start or a deployment
   std::set<std::string> services_down_;          // hub services last found down (logged once)
+  // The device's module identities as last read (or created): a store that is down leaves
+  // running modules alone.
+  std::map<std::string, ModuleIdentity> known_identities_;
+  std::map<std::string, std::string> identity_problems_;  // module → why it waits (this pass)
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -278,19 +278,18 @@ TEST_F(AgentServiceTest, ModuleTwinsAreWrittenWhenTheirModuleHasAnIdentity) {
 TEST_F(AgentServiceTest, GetDeploymentReturnsBothDocumentsAndTheLastStatus) {
   v1::ApplyDeploymentResponse applied;
   ASSERT_TRUE(Apply(ShellModulesDeployment().dump(), &applied).ok());
-  // What the reconciler will report; written here as it would be.
-  store::v1::PatchTwinRequest patch;
-  patch.set_id(kAgentTwin);
-  patch.set_patch_json(Json({{"lastDesiredVersion", applied.agent_desired_version()},
-                             {"lastDesiredStatus", {{"code", 200}, {"description", ""}}}})
-                           .dump());
-  store::v1::Twin patched;
-  ASSERT_TRUE(twins_->PatchReported(Rpc().get(), patch, &patched).ok());
 
+  // The agent's reconciler applies the deployment and reports its status for that version.
   v1::GetDeploymentResponse response;
-  grpc::Status status =
-      agent_stub_->GetDeployment(Rpc().get(), v1::GetDeploymentRequest(), &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  do {
+    response.Clear();
+    grpc::Status status =
+        agent_stub_->GetDeployment(Rpc().get(), v1::GetDeploymentRequest(), &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    if (response.last_desired_status().desired_version() == applied.agent_desired_version()) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < deadline);
   Json deployment = ShellModulesDeployment();
   EXPECT_EQ(Json::parse(response.agent_desired().json()), AgentDesired(deployment));
   EXPECT_EQ(response.agent_desired().version(), applied.agent_desired_version());

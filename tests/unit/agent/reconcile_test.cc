@@ -1,18 +1,22 @@
 // The reconciler's pure parts: the plan against a fake ModuleRuntime (create, recreate, start,
 // stop, remove, rename, startupOrder, idempotence, docker modules), the restart policy with a
 // FakeClock (every policy, the backoff sequence, giving up, the healthy reset), the ModuleConfig of
-// a spec (argv, env, memory), reported properties and the persisted state.
+// a spec (argv, env, memory, the identity variables and the hash that follows them), modules
+// waiting for their identity, reported properties and the persisted state.
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/agent/agent_reported.h"
 #include "services/agent/module_config.h"
+#include "services/agent/module_environment.h"
 #include "services/agent/module_table.h"
 #include "services/agent/planner.h"
 #include "services/agent/restart_policy.h"
@@ -106,11 +110,29 @@ std::vector<const ModuleSpec*> InOrder(const std::vector<ModuleSpec>& specs) {
   return keep.back().InStartupOrder();
 }
 
+const HubEndpoint kHub{.iothub_hostname = "gw.local",
+                       .gateway_hostname = "gw.local",
+                       .ca_certificate_file = "/edge/certs/ca.pem"};
+constexpr char kKey[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+// Every module of `specs` with its identity known (key `key`).
+std::map<std::string, ModuleConnection> Connections(const std::vector<ModuleSpec>& specs,
+                                                    const std::string& key = kKey) {
+  std::map<std::string, ModuleConnection> connections;
+  for (const ModuleSpec& spec : specs) {
+    connections[spec.name] = ConnectionOf(kHub, "edge-device", spec.name, key);
+  }
+  return connections;
+}
+
 // Plans against `runtime`, executes, and returns the calls made.
-std::vector<std::string> Reconcile(FakeRuntime& runtime, const std::vector<ModuleSpec>& specs,
-                                   const std::set<std::string>& restart_due = {}) {
+std::vector<std::string> Reconcile(
+    FakeRuntime& runtime, const std::vector<ModuleSpec>& specs,
+    const std::set<std::string>& restart_due = {},
+    const std::optional<std::map<std::string, ModuleConnection>>& connections = std::nullopt) {
   runtime.calls.clear();
-  std::vector<PlannedAction> plan = PlanReconcile(InOrder(specs), *runtime.List(), restart_due);
+  std::vector<PlannedAction> plan = PlanReconcile(
+      InOrder(specs), *runtime.List(), connections.value_or(Connections(specs)), restart_due);
   for (const ActionResult& result : ExecutePlan(runtime, plan)) {
     EXPECT_TRUE(result.status.ok()) << result.action.name << ": " << result.status;
   }
@@ -132,7 +154,7 @@ TEST(PlannerTest, SecondRunChangesNothing) {
   FakeRuntime runtime;
   std::vector<ModuleSpec> specs = {ProcessSpec("a", 1), ProcessSpec("b", 2)};
   Reconcile(runtime, specs);
-  EXPECT_THAT(PlanReconcile(InOrder(specs), *runtime.List(), {}), IsEmpty());
+  EXPECT_THAT(PlanReconcile(InOrder(specs), *runtime.List(), Connections(specs), {}), IsEmpty());
 }
 
 TEST(PlannerTest, StoppedModuleIsCreatedButNotStarted) {
@@ -176,25 +198,24 @@ TEST(PlannerTest, AHeldModuleIsStoppedAndNotStartedAgain) {
   FakeRuntime runtime;
   Reconcile(runtime, {ProcessSpec("a"), ProcessSpec("b")});
   const PlanOverrides held{.held_stopped = {"a"}, .stop = {}};
+  const std::vector<ModuleSpec> specs = {ProcessSpec("a"), ProcessSpec("b")};
   runtime.calls.clear();
-  for (const ActionResult& result :
-       ExecutePlan(runtime, PlanReconcile(InOrder({ProcessSpec("a"), ProcessSpec("b")}),
-                                          *runtime.List(), {}, held))) {
+  for (const ActionResult& result : ExecutePlan(
+           runtime, PlanReconcile(InOrder(specs), *runtime.List(), Connections(specs), {}, held))) {
     EXPECT_TRUE(result.status.ok());
   }
   EXPECT_THAT(runtime.calls, ElementsAre("stop a"));
   // Held, it is not restarted even when the restart policy would.
-  EXPECT_THAT(
-      PlanReconcile(InOrder({ProcessSpec("a"), ProcessSpec("b")}), *runtime.List(), {"a"}, held),
-      IsEmpty());
+  EXPECT_THAT(PlanReconcile(InOrder(specs), *runtime.List(), Connections(specs), {"a"}, held),
+              IsEmpty());
 }
 
 TEST(PlannerTest, AnUnhealthyModuleToStopIsStopped) {
   FakeRuntime runtime;
   Reconcile(runtime, {ProcessSpec("a"), ProcessSpec("b")});
-  std::vector<PlannedAction> plan =
-      PlanReconcile(InOrder({ProcessSpec("a"), ProcessSpec("b")}), *runtime.List(), {},
-                    {.held_stopped = {}, .stop = {"b"}});
+  const std::vector<ModuleSpec> specs = {ProcessSpec("a"), ProcessSpec("b")};
+  std::vector<PlannedAction> plan = PlanReconcile(
+      InOrder(specs), *runtime.List(), Connections(specs), {}, {.held_stopped = {}, .stop = {"b"}});
   ASSERT_EQ(plan.size(), 1u);
   EXPECT_EQ(plan[0].kind, ActionKind::kStop);
   EXPECT_EQ(plan[0].name, "b");
@@ -231,6 +252,38 @@ TEST(PlannerTest, FailedActionDoesNotStopTheOthers) {
   EXPECT_EQ(results[0].status.code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(results[1].status.ok());
   EXPECT_EQ(runtime.modules["a"].state, ModuleState::kRunning);
+}
+
+TEST(PlannerTest, AModuleWithoutItsIdentityIsNotCreated) {
+  FakeRuntime runtime;
+  EXPECT_THAT(
+      Reconcile(runtime, {ProcessSpec("a"), ProcessSpec("b")}, {}, Connections({ProcessSpec("b")})),
+      ElementsAre("create b", "start b"));
+  EXPECT_THAT(Reconcile(runtime, {ProcessSpec("a"), ProcessSpec("b")}),
+              ElementsAre("create a", "start a"));
+}
+
+TEST(PlannerTest, ARunningModuleWhoseIdentityIsUnknownIsLeftAloneAndRestarted) {
+  FakeRuntime runtime;
+  Reconcile(runtime, {ProcessSpec("a")});
+  const std::map<std::string, ModuleConnection> none;
+  EXPECT_THAT(Reconcile(runtime, {ProcessSpec("a")}, {}, none), IsEmpty());
+  runtime.modules["a"].state = ModuleState::kExited;
+  EXPECT_THAT(Reconcile(runtime, {ProcessSpec("a")}, {"a"}, none), ElementsAre("start a"));
+  // A changed spec waits for the identity: recreating needs its environment.
+  EXPECT_THAT(Reconcile(runtime, {ProcessSpec("a", 1, "sleep 5")}, {}, none), IsEmpty());
+}
+
+TEST(PlannerTest, ANewKeyRecreatesTheModuleAndTheSameKeyDoesNot) {
+  FakeRuntime runtime;
+  const std::vector<ModuleSpec> specs = {ProcessSpec("a")};
+  Reconcile(runtime, specs);
+  EXPECT_THAT(Reconcile(runtime, specs, {}, Connections(specs)), IsEmpty());
+  const std::string rotated = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=";
+  EXPECT_THAT(Reconcile(runtime, specs, {}, Connections(specs, rotated)),
+              ElementsAre("remove a", "create a", "start a"));
+  EXPECT_THAT(runtime.modules["a"].config.env,
+              ::testing::Contains(Pair("EdgeHubConnectionString", ::testing::EndsWith(rotated))));
 }
 
 // --- ModuleConfig from a spec
@@ -270,6 +323,46 @@ TEST(ModuleConfigTest, WorkingDirMemoryGraceAndHash) {
   EXPECT_EQ(config->memory_bytes, 64 << 20);
   EXPECT_EQ(config->stop_grace, absl::Seconds(10));
   EXPECT_EQ(config->spec_hash, RecreateFingerprint(spec));
+}
+
+TEST(ModuleConfigTest, TheIdentityVariablesFollowTheModulesOwnAndReplaceThem) {
+  ModuleSpec spec = ProcessSpec("m");
+  spec.create_options.env = {"IOTEDGE_MODULEID=spoofed", "A=a"};
+  spec.env = {{"EdgeHubConnectionString", "HostName=elsewhere"}, {"C", "c"}};
+  const ModuleConnection connection = ConnectionOf(kHub, "edge-device", "m", kKey);
+  absl::StatusOr<ModuleConfig> config = ModuleConfigFromSpec(spec, &connection);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->env,
+              ElementsAre(Pair("A", "a"), Pair("C", "c"),
+                          Pair("EdgeHubConnectionString",
+                               absl::StrCat("HostName=gw.local;GatewayHostName=gw.local;"
+                                            "DeviceId=edge-device;ModuleId=m;SharedAccessKey=",
+                                            kKey)),
+                          Pair("EdgeModuleCACertificateFile", "/edge/certs/ca.pem"),
+                          Pair("IOTEDGE_DEVICEID", "edge-device"), Pair("IOTEDGE_MODULEID", "m"),
+                          Pair("IOTEDGE_IOTHUBHOSTNAME", "gw.local"),
+                          Pair("IOTEDGE_GATEWAYHOSTNAME", "gw.local"),
+                          Pair("IOTEDGE_AUTHSCHEME", "sasToken")));
+}
+
+TEST(ModuleConfigTest, TheHashFollowsTheEnvironmentButNotTheKeyInClear) {
+  ModuleSpec spec = ProcessSpec("m");
+  const ModuleConnection connection = ConnectionOf(kHub, "edge-device", "m", kKey);
+  ModuleConnection rotated = connection;
+  rotated.shared_access_key = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=";
+  const std::string hash = ModuleSpecHash(spec, &connection);
+  EXPECT_EQ(hash, ModuleSpecHash(spec, &connection));  // deterministic
+  EXPECT_NE(hash, ModuleSpecHash(spec, &rotated));
+  EXPECT_EQ(hash.find(kKey), std::string::npos);
+  EXPECT_EQ(ModuleConfigFromSpec(spec, &connection)->spec_hash, hash);
+  EXPECT_TRUE(RunsSpec(hash, spec, &connection));
+  EXPECT_FALSE(RunsSpec(hash, spec, &rotated));
+  // Without a connection: whether it runs the spec, whatever its environment.
+  EXPECT_TRUE(RunsSpec(hash, spec, nullptr));
+  EXPECT_TRUE(RunsSpec(RecreateFingerprint(spec), spec, nullptr));
+  EXPECT_FALSE(RunsSpec(hash, ProcessSpec("m", 1, "sleep 1"), nullptr));
+  // A module created before identities existed is recreated once its identity is known.
+  EXPECT_FALSE(RunsSpec(RecreateFingerprint(spec), spec, &connection));
 }
 
 TEST(ModuleConfigTest, DockerModuleIsFailedPrecondition) {

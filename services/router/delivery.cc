@@ -347,10 +347,14 @@ void DeliveryManager::Stop() {
 
 void DeliveryManager::Run() {
   absl::Time next_discovery = absl::InfinitePast();
+  const auto woken = [this]()
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || discover_now_; };
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), kManagerTick)) break;
+      mu_.AwaitWithTimeout(absl::Condition(&woken), kManagerTick);
+      if (stopping_) break;
+      if (std::exchange(discover_now_, false)) next_discovery = absl::InfinitePast();
     }
     if (absl::Now() >= next_discovery) {
       Discover();
@@ -367,6 +371,19 @@ void DeliveryManager::Run() {
   for (auto& [name, executor] : ABSL_TS_UNCHECKED_READ(executors_)) executor->PersistCheckpoint();
   absl::MutexLock lock(&mu_);
   executors_.clear();
+}
+
+void DeliveryManager::OnAppended(const store::v1::AppendMessagesRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (discover_now_) return;
+  for (const store::v1::MessageToAppend& message : request.messages()) {
+    for (const store::v1::QueueTarget& target : message.queues()) {
+      if (!executors_.contains(QueueName(target.queue()))) {
+        discover_now_ = true;
+        return;
+      }
+    }
+  }
 }
 
 std::map<std::string, ExecutorStatus> DeliveryManager::Status() {

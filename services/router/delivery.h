@@ -162,6 +162,10 @@ class DeliveryManager {
   void Stop();
   // Executor status by QueueName (batch_router.h).
   std::map<std::string, ExecutorStatus> Status();
+  // Any thread: the store committed `request`. A queue without an executor yet (a route's first
+  // message) is looked for at once rather than at the next discovery, so its first delivery does
+  // not wait up to `discovery_interval`.
+  void OnAppended(const store::v1::AppendMessagesRequest& request);
 
  private:
   // The sink and scheduler every priority queue of one endpoint shares.
@@ -185,6 +189,7 @@ class DeliveryManager {
   // Added by the manager thread only; read by Status.
   std::map<std::string, std::unique_ptr<QueueExecutor>> executors_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool discover_now_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

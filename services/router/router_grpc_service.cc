@@ -169,6 +169,9 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     }
     if (status.ok()) {
       duplicates_ += append_response_.duplicates();
+      if (service_->delivery_ != nullptr) {
+        service_->delivery_->OnAppended(routed_.appends[next_append_]);
+      }
       ++next_append_;
       backoff_.Reset();
       AppendNext();

@@ -128,9 +128,10 @@ class UpstreamDeliveryTest : public ::testing::Test {
     if (delivery_ != nullptr) delivery_->Stop();
   }
 
-  void StartDelivery(DeliveryOptions options) {
+  void StartDelivery(DeliveryOptions options,
+                     absl::Duration discovery_interval = absl::Milliseconds(50)) {
     options.replay_window = absl::ZeroDuration();
-    options.discovery_interval = absl::Milliseconds(50);
+    options.discovery_interval = discovery_interval;
     delivery_ = std::make_unique<DeliveryManager>(store_.Channel(), &hub_, &upstream_, options);
     delivery_->Start();
   }
@@ -185,6 +186,20 @@ TEST_F(UpstreamDeliveryTest, SendsInOrderManyInFlightAndCheckpointsWhatWasAcknow
   EXPECT_TRUE(WaitForDepth(0)) << Depth();
   EXPECT_EQ(UpstreamStatus().delivered, 5u);
   EXPECT_EQ(UpstreamStatus().state, "delivering");
+}
+
+TEST_F(UpstreamDeliveryTest, AQueueJustAppendedToIsServedWithoutWaitingForDiscovery) {
+  upstream_.Connect();
+  StartDelivery({}, /*discovery_interval=*/absl::Hours(1));
+  // Let the first discovery run (at start) and find no queue; the next is an hour away.
+  absl::SleepFor(absl::Milliseconds(300));
+  const AppendBuilder first = AppendBuilder().Messages(1, "first", {Queue("$upstream")});
+  Append(first);
+
+  delivery_->OnAppended(first.Build());  // what the router's Ingest does after the store's commit
+
+  EXPECT_EQ(upstream_.WaitForSends(1).size(), 1u);
+  EXPECT_THAT(upstream_.Bodies(), ElementsAre("first0"));
 }
 
 TEST_F(UpstreamDeliveryTest, WaitsForTheLinkAndSaysWhy) {

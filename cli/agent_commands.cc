@@ -162,9 +162,11 @@ int List(const CommandContext& context) {
       *context.out << out.dump(2) << "\n";
       return absl::OkStatus();
     }
-    TextTable table({"NAME", "STATUS", "DESCRIPTION"});
+    // CONFIG, as `iotedge list` shows a module's image: the program a process module runs.
+    TextTable table({"NAME", "STATUS", "DESCRIPTION", "CONFIG"});
     for (const v1::Module& m : response.modules()) {
-      table.AddRow({m.name(), ModuleStatusText(m), ModuleDescription(m, now)});
+      table.AddRow({m.name(), ModuleStatusText(m), ModuleDescription(m, now),
+                    m.argv().empty() ? "-" : m.argv(0)});
     }
     *context.out << table.Render();
     return absl::OkStatus();

@@ -143,9 +143,9 @@ TEST_F(AgentCommandsTest, ListShowsModulesAsDockerDoes) {
 
   Finished list = Edgectl({"list"});
   EXPECT_EQ(ExitCode(list), 0) << list.output;
-  EXPECT_THAT(list.output, MatchesRegex("NAME +STATUS +DESCRIPTION\n"
-                                        "quitter +exited \\(3\\) +Exited .* ago\n"
-                                        "sleeper +running +Up .*\n"));
+  EXPECT_THAT(list.output, MatchesRegex("NAME +STATUS +DESCRIPTION +CONFIG\n"
+                                        "quitter +exited \\(3\\) +Exited .* ago +/bin/sh\n"
+                                        "sleeper +running +Up .* +/bin/sh\n"));
 
   Finished json = Edgectl({"list", "-o", "json"});
   EXPECT_EQ(ExitCode(json), 0) << json.output;
@@ -198,7 +198,7 @@ TEST_F(AgentCommandsTest, StopStartAndRestartAModule) {
   EXPECT_EQ(runtime_.Inspect("sleeper")->state, ModuleState::kExited);
   Finished list = Edgectl({"list"});
   EXPECT_THAT(list.output, MatchesRegex(".*sleeper +exited \\(143\\) +Exited .* ago \\(killed by "
-                                        "SIGTERM\\) \\(stopped by edgectl stop\\)\n"));
+                                        "SIGTERM\\) \\(stopped by edgectl stop\\) +/bin/sh\n"));
 
   Finished start = Edgectl({"start", "sleeper"});
   EXPECT_EQ(ExitCode(start), 0) << start.output;

@@ -201,6 +201,22 @@ TEST_F(HubMessagesTest, AnOversizeReportedPatchGets413) {
   EXPECT_EQ(probe.received()[0].first, "$iothub/twin/res/413/?$rid=10");
 }
 
+TEST_F(HubMessagesTest, ATwinRequestWhileTheStoreIsDownGets503) {
+  store_.Stop();
+  // The hub waits for the store up to its call deadline (10 s), then answers.
+  Probe probe = RunProbe({.client_id = kModuleA,
+                          .password = Password(kModuleA),
+                          .subscribe = {"$iothub/twin/res/#"},
+                          .publish = {"$iothub/twin/GET/?$rid=11"},
+                          .message = " ",
+                          .expect = 1,
+                          .timeout_seconds = 20});
+  ASSERT_THAT(probe.received(), SizeIs(1)) << probe.output << HubLog();
+  EXPECT_EQ(probe.received()[0].first, "$iothub/twin/res/503/?$rid=11");
+  EXPECT_THAT(probe.received()[0].second, HasSubstr("message"));
+  EXPECT_FALSE(probe.disconnected());
+}
+
 TEST_F(HubMessagesTest, DesiredChangesArePushedToTheSubscribedClient) {
   std::vector<std::string> argv = MosquittoClient(kMosquittoSub, kModuleA, Password(kModuleA));
   argv.insert(argv.end(),

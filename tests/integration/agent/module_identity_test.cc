@@ -30,6 +30,7 @@
 #include "services/agent/runtime/process_runtime.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_until.h"
 
 namespace edge::agent {
 namespace {
@@ -37,6 +38,7 @@ namespace {
 using ::edge::testing::BinDir;
 using ::edge::testing::ServiceProcess;
 using ::edge::testing::TempDir;
+using ::edge::testing::WaitUntil;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
@@ -78,15 +80,6 @@ Json Deployment(const Json& modules) {
         {"$edgeHub",
          {{"properties.desired",
            {{"schemaVersion", "1.1"}, {"routes", {{"r", "FROM /messages/* INTO $upstream"}}}}}}}}}};
-}
-
-bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(15)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
 }
 
 class ModuleIdentityTest : public ::testing::Test {

@@ -30,6 +30,7 @@
 #include "services/agent/runtime/process_runtime.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_until.h"
 
 namespace edge::agent {
 namespace {
@@ -37,6 +38,7 @@ namespace {
 using ::edge::testing::BinDir;
 using ::edge::testing::ServiceProcess;
 using ::edge::testing::TempDir;
+using ::edge::testing::WaitUntil;
 using Json = nlohmann::json;
 
 constexpr char kAgentTwin[] = "edge-device/$edgeAgent";
@@ -94,16 +96,6 @@ Json HealthCheckedModule(const std::string& script, const std::string& restart_p
         {"Timeout", 2'000'000'000},
         {"Retries", 2}}}}.dump();
   return module;
-}
-
-// Polls `done` every 20 ms until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(15)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
 }
 
 class ReconcilerTest : public ::testing::Test {

@@ -31,6 +31,7 @@
 #include "tests/support/service_process.h"
 #include "tests/support/store_client.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait_until.h"
 
 namespace edge::hub {
 
@@ -336,12 +337,7 @@ class HubFixture : public ::testing::Test {
 
   static bool WaitUntil(const std::function<bool()>& done,
                         absl::Duration timeout = absl::Seconds(10)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    while (!done()) {
-      if (absl::Now() > deadline) return false;
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    return true;
+    return testing::WaitUntil(done, timeout, absl::Milliseconds(50));
   }
 
   TempDir home_;

@@ -258,4 +258,21 @@ absl::Status ValidateSasToken(absl::string_view token_text, const IdentityId& id
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::map<std::string, std::string>> ParseConnectionString(absl::string_view text) {
+  std::map<std::string, std::string> fields;
+  for (absl::string_view part : absl::StrSplit(text, ';')) {
+    const size_t equals = part.find('=');
+    if (part.empty() || equals == absl::string_view::npos || equals == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("connection string part \"", part, "\" is not Key=value"));
+    }
+    std::string key(part.substr(0, equals));
+    if (!fields.emplace(key, std::string(part.substr(equals + 1))).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("connection string key ", key, " is given twice"));
+    }
+  }
+  return fields;
+}
+
 }  // namespace edge

@@ -7,6 +7,7 @@
 #ifndef EDGE_COMMON_SAS_H_
 #define EDGE_COMMON_SAS_H_
 
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -58,6 +59,11 @@ struct SasToken {
 // or `se` is missing, or `se` is not a non-negative decimal number. The status is UNAUTHENTICATED,
 // not INVALID_ARGUMENT, because the only caller is a login that must fail as a login.
 absl::StatusOr<SasToken> ParseSasToken(absl::string_view text);
+
+// The fields of a connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`, split at the first
+// `=` of each part, as SDKs do). INVALID_ARGUMENT for an empty part, a part without `=` or a key
+// given twice.
+absl::StatusOr<std::map<std::string, std::string>> ParseConnectionString(absl::string_view text);
 
 // How long past `se` a token is still accepted, for clocks that disagree (§1: 5 minutes).
 inline constexpr absl::Duration kSasClockSkew = absl::Minutes(5);

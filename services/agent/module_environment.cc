@@ -1,7 +1,6 @@
 #include "services/agent/module_environment.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace edge::agent {
 
@@ -40,23 +39,6 @@ bool IsAgentVariable(absl::string_view name) {
     if (name == ours) return true;
   }
   return false;
-}
-
-absl::StatusOr<std::map<std::string, std::string>> ParseConnectionString(absl::string_view text) {
-  std::map<std::string, std::string> fields;
-  for (absl::string_view part : absl::StrSplit(text, ';')) {
-    const size_t equals = part.find('=');
-    if (part.empty() || equals == absl::string_view::npos || equals == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("connection string part \"", part, "\" is not Key=value"));
-    }
-    std::string key(part.substr(0, equals));
-    if (!fields.emplace(key, std::string(part.substr(equals + 1))).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("connection string key ", key, " is given twice"));
-    }
-  }
-  return fields;
 }
 
 }  // namespace edge::agent

@@ -16,7 +16,6 @@
 #ifndef EDGE_SERVICES_AGENT_MODULE_ENVIRONMENT_H_
 #define EDGE_SERVICES_AGENT_MODULE_ENVIRONMENT_H_
 
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,9 +73,6 @@ std::vector<std::pair<std::string, std::string>> ModuleEnvironment(
 // True for the names ModuleEnvironment sets: the agent's values replace a deployment's.
 bool IsAgentVariable(absl::string_view name);
 
-// The fields of a connection string (`Key=value;…`, split at the first `=` of each part, as SDKs
-// do). INVALID_ARGUMENT for an empty part, a part without `=` or a key given twice.
-absl::StatusOr<std::map<std::string, std::string>> ParseConnectionString(absl::string_view text);
 
 }  // namespace edge::agent
 

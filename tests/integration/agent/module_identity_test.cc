@@ -26,6 +26,7 @@
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "common/sas.h"
 #include "services/agent/module_environment.h"
 #include "services/agent/runtime/process_runtime.h"
 #include "tests/support/service_process.h"

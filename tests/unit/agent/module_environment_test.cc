@@ -1,5 +1,6 @@
 // The environment the agent gives every module (module_environment.h): the connection string, the
 // IOTEDGE_* variables, and the connection string's parser.
+#include "common/sas.h"
 #include "services/agent/module_environment.h"
 
 #include <map>

@@ -1,12 +1,12 @@
 // The environment the agent gives every module (module_environment.h): the connection string, the
 // IOTEDGE_* variables, and the connection string's parser.
-#include "common/sas.h"
 #include "services/agent/module_environment.h"
 
 #include <map>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/sas.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -17,6 +17,7 @@
 #include "nlohmann/json.hpp"
 #include "services/agent/deployment_writes.h"
 #include "services/agent/manifest/manifest.h"
+#include "services/agent/module_environment.h"
 
 namespace edge::agent {
 namespace {
@@ -108,10 +109,12 @@ class ReadTwinsCall {
 // finished the server call.
 class ApplyDeploymentCall {
  public:
-  ApplyDeploymentCall(store::v1::TwinStore::Stub* twins, AgentMetrics* metrics,
+  ApplyDeploymentCall(store::v1::TwinStore::Stub* twins,
+                      store::v1::IdentityRegistry::Stub* identities, AgentMetrics* metrics,
                       std::vector<DesiredWrite> writes, grpc::ServerUnaryReactor* reactor,
                       v1::ApplyDeploymentResponse* response)
       : twins_(twins),
+        identities_(identities),
         metrics_(metrics),
         writes_(std::move(writes)),
         reactor_(reactor),
@@ -132,6 +135,20 @@ class ApplyDeploymentCall {
       Done(status, "failed");
       return;
     }
+    if (!identities_created_) {
+      std::vector<std::string> to_create;
+      for (size_t i = 0; i < writes_.size(); ++i) {
+        if (!twins[i].has_value() && writes_[i].deployed_module) {
+          to_create.push_back(writes_[i].twin_id);
+        }
+      }
+      if (!to_create.empty()) {
+        // Once: the twins are read again after, so the writes compare against what is there.
+        identities_created_ = true;
+        CreateIdentity(std::move(to_create), 0);
+        return;
+      }
+    }
     for (size_t i = 0; i < writes_.size(); ++i) {
       DesiredWrite& write = writes_[i];
       if (!twins[i].has_value()) {
@@ -150,6 +167,37 @@ class ApplyDeploymentCall {
       write.expected_version = current;
     }
     Write(0);
+  }
+
+  // Creates the identity `ids[index]` (an existing one is fine), then the next; after the last,
+  // starts again from reading the twins.
+  void CreateIdentity(std::vector<std::string> ids, size_t index) {
+    if (index == ids.size()) {
+      Start();
+      return;
+    }
+    create_ = {};
+    create_.mutable_identity()->set_id(ids[index]);
+    create_.mutable_identity()->set_auth_type(store::v1::AUTH_TYPE_SAS);
+    create_.mutable_identity()->set_managed_by(kAgentManagedBy);
+    context_ = NewLocalCallContext(kStoreWait);
+    identities_->async()->CreateIdentity(
+        context_.get(), &create_, &created_,
+        [this, ids = std::move(ids), index](grpc::Status status) mutable {
+          if (!status.ok() && status.error_code() != grpc::StatusCode::ALREADY_EXISTS) {
+            metrics_->store_errors.WithLabels({"CreateIdentity"}).Increment();
+            absl::Status error = StoreError("the store", status);
+            spdlog::warn("ApplyDeployment: creating identity {}: {}", ids[index],
+                         std::string(error.message()));
+            Done(absl::Status(error.code(), absl::StrCat("creating the identity ", ids[index],
+                                                         ": ", error.message(),
+                                                         "; nothing was written")),
+                 "failed");
+            return;
+          }
+          if (status.ok()) spdlog::info("ApplyDeployment: created identity {}", ids[index]);
+          CreateIdentity(std::move(ids), index + 1);
+        });
   }
 
   void Write(size_t index) {
@@ -210,8 +258,12 @@ class ApplyDeploymentCall {
   }
 
   store::v1::TwinStore::Stub* const twins_;
+  store::v1::IdentityRegistry::Stub* const identities_;
   AgentMetrics* const metrics_;
   std::vector<DesiredWrite> writes_;
+  bool identities_created_ = false;
+  store::v1::CreateIdentityRequest create_;
+  store::v1::Identity created_;
   grpc::ServerUnaryReactor* const reactor_;
   v1::ApplyDeploymentResponse* const response_;
   std::unique_ptr<grpc::ClientContext> context_;
@@ -611,6 +663,7 @@ AgentGrpcService::AgentGrpcService(std::shared_ptr<grpc::Channel> store, std::st
                                    const HealthChecker* health, ModuleTable* table,
                                    AgentMetrics* metrics)
     : twins_(store::v1::TwinStore::NewStub(store)),
+      identities_(store::v1::IdentityRegistry::NewStub(store)),
       device_id_(std::move(device_id)),
       runtime_(runtime),
       reconciler_(reconciler),
@@ -648,7 +701,9 @@ grpc::ServerUnaryReactor* AgentGrpcService::ApplyDeployment(
     return FinishUnary(context, writes.status());
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  (new ApplyDeploymentCall(twins_.get(), metrics_, *std::move(writes), reactor, response))->Start();
+  (new ApplyDeploymentCall(twins_.get(), identities_.get(), metrics_, *std::move(writes), reactor,
+                           response))
+      ->Start();
   return reactor;
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "edge/agent/v1/agent.grpc.pb.h"
+#include "edge/store/v1/identities.grpc.pb.h"
 #include "edge/store/v1/twins.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "services/agent/agent_metrics.h"
@@ -79,6 +80,7 @@ class AgentGrpcService final : public v1::Agent::CallbackService {
   void ModuleToProto(const ModuleStatus& status, v1::Module* out) const;
 
   std::unique_ptr<store::v1::TwinStore::Stub> twins_;
+  std::unique_ptr<store::v1::IdentityRegistry::Stub> identities_;
   const std::string device_id_;
   ModuleRuntime* const runtime_;
   Reconciler* const reconciler_;

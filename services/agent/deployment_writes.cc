@@ -40,7 +40,9 @@ absl::StatusOr<std::vector<DesiredWrite>> PlanDesiredWrites(const std::string& d
       bad_names.push_back(absl::StrCat("deployment.modulesContent.", name, ": ", s.message()));
       continue;
     }
-    writes.push_back({.twin_id = absl::StrCat(device_id, "/", name), .json = desired.dump()});
+    writes.push_back({.twin_id = absl::StrCat(device_id, "/", name),
+                      .json = desired.dump(),
+                      .deployed_module = deployment.edge_agent.modules.count(name) > 0});
   }
   if (!bad_names.empty()) return absl::InvalidArgumentError(absl::StrJoin(bad_names, "\n"));
   writes.push_back({.twin_id = EdgeHubTwinId(device_id),

@@ -41,8 +41,12 @@ struct ExpectedVersions {
 struct DesiredWrite {
   std::string twin_id = "";
   std::string json = "";  // the whole desired document
-  // `$edgeAgent`/`$edgeHub` must exist; a module twin whose identity does not exist yet is skipped.
+  // `$edgeAgent`/`$edgeHub` must exist; a module twin whose identity does not exist is skipped
+  // unless `deployed_module`.
   bool system = false;
+  // A module twin of a module the deployment runs: the writer creates the module's identity
+  // (as the reconciler would, managed by the agent) rather than skip its twin.
+  bool deployed_module = false;
   // Set by the caller: from ExpectedVersions, else the version read from the store.
   std::optional<int64_t> expected_version = std::nullopt;
   // Set by the caller once the twin was read: false when it does not exist (module twins only).

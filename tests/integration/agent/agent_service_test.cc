@@ -110,6 +110,16 @@ class AgentServiceTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
+  // The identity's managed_by ("" when it does not exist).
+  std::string ManagedBy(const std::string& id) {
+    auto identities = store::v1::IdentityRegistry::NewStub(store_.Channel());
+    store::v1::GetIdentityRequest request;
+    request.set_id(id);
+    store::v1::Identity identity;
+    grpc::Status status = identities->GetIdentity(Rpc().get(), request, &identity);
+    return status.ok() ? identity.managed_by() : "";
+  }
+
   // Creates and starts `name` running `/bin/sh -c script` in the agent's modules_dir.
   void RunModule(const std::string& name, const std::string& script) {
     absl::Status created = runtime_.Create({.name = name, .argv = {"/bin/sh", "-c", script}});
@@ -258,18 +268,24 @@ TEST_F(AgentServiceTest, AnExpectedVersionBelowOneIsInvalid) {
             "expected_agent_version: 0 is not a desired version (they start at 1)");
 }
 
-TEST_F(AgentServiceTest, ModuleTwinsAreWrittenWhenTheirModuleHasAnIdentity) {
+TEST_F(AgentServiceTest, ModuleTwinsOfDeployedModulesAreWrittenCreatingTheirIdentities) {
   CreateModuleIdentity("edge-device/ticker");
   Json deployment = ShellModulesDeployment();
   deployment["modulesContent"]["ticker"] = {{"properties.desired", {{"interval", 5}}}};
   deployment["modulesContent"]["checker"] = {{"properties.desired", {{"strict", true}}}};
+  deployment["modulesContent"]["ghost"] = {{"properties.desired", {{"seen", false}}}};
   v1::ApplyDeploymentResponse response;
   grpc::Status status = Apply(deployment.dump(), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
 
-  EXPECT_THAT(response.module_twins_written(), ElementsAre("edge-device/ticker"));
-  EXPECT_THAT(response.module_twins_skipped(), ElementsAre("edge-device/checker"));
+  // checker had no identity: the agent created it, as its reconciler would have; ghost is not a
+  // module of the deployment, so nothing makes an identity for it.
+  EXPECT_THAT(response.module_twins_written(),
+              ElementsAre("edge-device/checker", "edge-device/ticker"));
+  EXPECT_THAT(response.module_twins_skipped(), ElementsAre("edge-device/ghost"));
   EXPECT_EQ(Desired("edge-device/ticker"), Json({{"interval", 5}}));
+  EXPECT_EQ(Desired("edge-device/checker"), Json({{"strict", true}}));
+  EXPECT_EQ(ManagedBy("edge-device/checker"), "edge-agent");
 }
 
 // --- GetDeployment

@@ -52,9 +52,15 @@ absl::StatusOr<AgentOptions> AgentOptions::FromConfig(const Config& config,
   if (module_ca.empty()) {
     return absl::InvalidArgumentError("agent.module_ca_certificate: must not be empty");
   }
+  // Modules reach the hub's SAS listener: GatewayHostName names its port when it is not MQTT's
+  // TLS port 8883 (the hub's default), as `host:port` — what SDKs that build an address from it
+  // (the Node.js SDK, the sample modules) then connect to.
+  ASSIGN_OR_RETURN(int64_t hub_port, config.Section("hub").GetInt("sas_port", 8883, 0, 65535));
+  std::string gateway = options.device.hostname;
+  if (hub_port != 8883 && hub_port != 0) absl::StrAppend(&gateway, ":", hub_port);
   // No cloud connection is configured yet: the hub's host name stands for IoT Hub's too.
   options.reconciler.hub_endpoint = {.iothub_hostname = options.device.hostname,
-                                     .gateway_hostname = options.device.hostname,
+                                     .gateway_hostname = gateway,
                                      .ca_certificate_file = (edge_home / module_ca).string()};
   ReconcilerOptions& reconciler = options.reconciler;
   RestartSettings& restart = reconciler.restart;
@@ -85,7 +91,12 @@ absl::Status RunAgent(const ServiceContext& context) {
       LocalServiceChannel(options.store.grpc_target, options.store_reconnect);
   MetricsRegistry metrics_registry;  // outlives everything below that counts into it
   AgentMetrics metrics(&metrics_registry);
-  ProcessRuntime runtime({.modules_dir = options.modules_dir, .monitor = monitor});
+  // A bare program name is looked for next to the agent first, where the sample modules are
+  // installed with the services (README "Process modules").
+  ProcessRuntime runtime(
+      {.modules_dir = options.modules_dir,
+       .monitor = monitor,
+       .default_path = absl::StrCat(monitor.parent_path().string(), ":", kSystemPath)});
   ModuleTable table;
   std::atomic<Reconciler*> to_wake{nullptr};
   HealthChecker health(

@@ -31,7 +31,6 @@ namespace {
 constexpr absl::Duration kStartTimeout = absl::Seconds(5);
 // How long Stop waits beyond the module's grace for the monitor to record the end.
 constexpr absl::Duration kStopSlack = absl::Seconds(5);
-constexpr char kDefaultPath[] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 // Exec keeps the end of a command's output, as Docker keeps for a health check.
 constexpr size_t kExecOutputBytes = 4096;
 
@@ -69,11 +68,12 @@ uint64_t FileId(const std::filesystem::path& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-// The module's environment: its config's, plus a default PATH when it sets none.
-std::vector<std::pair<std::string, std::string>> ModuleEnv(const ModuleConfig& config) {
+// The module's environment: its config's, plus `default_path` as PATH when it sets none.
+std::vector<std::pair<std::string, std::string>> ModuleEnv(const ModuleConfig& config,
+                                                           const std::string& default_path) {
   std::vector<std::pair<std::string, std::string>> env = config.env;
   if (std::none_of(env.begin(), env.end(), [](const auto& kv) { return kv.first == "PATH"; })) {
-    env.emplace_back("PATH", kDefaultPath);
+    env.emplace_back("PATH", default_path);
   }
   return env;
 }
@@ -238,7 +238,7 @@ absl::Status ProcessRuntime::Start(const std::string& name) {
   monitor.argv = config.argv;
   std::vector<std::string> argv = {options_.monitor.string()};
   for (std::string& arg : monitor.ToArgs()) argv.push_back(std::move(arg));
-  std::vector<std::pair<std::string, std::string>> env = ModuleEnv(config);
+  std::vector<std::pair<std::string, std::string>> env = ModuleEnv(config, options_.default_path);
   ASSIGN_OR_RETURN(Subprocess process, Subprocess::Start({.argv = std::move(argv),
                                                           .env = std::move(env),
                                                           .inherit_env = false,
@@ -402,7 +402,7 @@ absl::StatusOr<ExecResult> ProcessRuntime::Exec(const std::string& name,
     ASSIGN_OR_RETURN(config, ReadConfig(name));
   }
   const std::filesystem::path dir = StateDir(name);
-  std::vector<std::pair<std::string, std::string>> env = ModuleEnv(config);
+  std::vector<std::pair<std::string, std::string>> env = ModuleEnv(config, options_.default_path);
   std::optional<std::filesystem::path> program = FindProgram(argv[0], env);
   if (!program.has_value()) {
     return absl::NotFoundError(absl::StrCat("exec: \"", argv[0], "\" is not in the module's PATH"));

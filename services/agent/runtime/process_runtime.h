@@ -33,11 +33,17 @@
 
 namespace edge::agent {
 
+// A module's PATH when neither its deployment nor its createOptions set one.
+inline constexpr char kSystemPath[] =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 struct ProcessRuntimeOptions {
   std::filesystem::path modules_dir;  // one state directory per module below it
   std::filesystem::path monitor;      // the edge-module-monitor binary
-  int64_t log_max_bytes = 10 << 20;   // per log file
-  int log_files = 3;                  // rotated files kept besides output.log
+  // The PATH of a module that sets none: where a bare program name (`settings.image`) is found.
+  std::string default_path = kSystemPath;
+  int64_t log_max_bytes = 10 << 20;  // per log file
+  int log_files = 3;                 // rotated files kept besides output.log
 };
 
 class ProcessRuntime final : public ModuleRuntime {

@@ -189,9 +189,8 @@ class ApplyDeploymentCall {
             absl::Status error = StoreError("the store", status);
             spdlog::warn("ApplyDeployment: creating identity {}: {}", ids[index],
                          std::string(error.message()));
-            Done(absl::Status(error.code(), absl::StrCat("creating the identity ", ids[index],
-                                                         ": ", error.message(),
-                                                         "; nothing was written")),
+            Done(absl::Status(error.code(), absl::StrCat("creating the identity ", ids[index], ": ",
+                                                         error.message(), "; nothing was written")),
                  "failed");
             return;
           }

@@ -73,7 +73,6 @@ std::vector<std::pair<std::string, std::string>> ModuleEnvironment(
 // True for the names ModuleEnvironment sets: the agent's values replace a deployment's.
 bool IsAgentVariable(absl::string_view name);
 
-
 }  // namespace edge::agent
 
 #endif  // EDGE_SERVICES_AGENT_MODULE_ENVIRONMENT_H_

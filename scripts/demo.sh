@@ -1,76 +1,96 @@
 #!/usr/bin/env bash
-# The demo: start the runtime under a throw-away EDGE_HOME, show what runs, stop it.
+# The demo (`make demo`): start the runtime, deploy the example (a simulated temperature sensor and a
+# filter, examples/deployment.json), show the modules and a live tail of the messages the router
+# routes until Ctrl-C or DEMO_SECONDS seconds, then what the modules did, and stop everything.
+#
+#   DEMO_SECONDS=N   stop the live tail after N seconds (default: run until Ctrl-C)
+#   EDGE_HOME=DIR    the runtime's directory (default: a fresh build/demo-home)
+#   EDGE_BIN_DIR=DIR where the binaries are (default: build/bin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/build/bin
-export EDGE_HOME=${EDGE_HOME:-$PWD/build/demo-home}
+bin=${EDGE_BIN_DIR:-$PWD/build/bin}
+if [[ -z ${EDGE_HOME:-} ]]; then
+  export EDGE_HOME=$PWD/build/demo-home
+  "$bin/edgectl" down >/dev/null 2>&1 || true  # a demo left running by a killed terminal
+  rm -rf "$EDGE_HOME"
+fi
 mkdir -p "$EDGE_HOME"
+if [[ ! -f $EDGE_HOME/config.toml ]]; then
+  # The hub's MQTT listeners (8883 TLS + SAS, 8884 TLS + X.509) on loopback only, for a demo.
+  printf '[hub]\nbind_address = "127.0.0.1"\n' >"$EDGE_HOME/config.toml"
+fi
+edgectl() { "$bin/edgectl" "$@"; }
+if [[ -t 1 ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+note() { printf '   %s\n' "$@"; }
 
-stop() { "$bin/edgectl" down || true; }
+stopped=no
+stop() {
+  [[ $stopped == yes ]] && return
+  stopped=yes
+  say "edgectl down: stop the modules and the services"
+  edgectl down || true
+  local left
+  left=$(pgrep -f -- "$EDGE_HOME" || true)
+  if [[ -z $left ]]; then
+    note "no process is left running (EDGE_HOME was $EDGE_HOME)"
+  else
+    note "still running: $left"
+    return 1
+  fi
+}
 trap stop EXIT
 
-echo "== edgectl up          (EDGE_HOME=$EDGE_HOME)"
-"$bin/edgectl" up
-echo
-echo "== edgectl status"
-"$bin/edgectl" status
-echo
-echo "== edgectl identity list          (created by edge-store on first start)"
-"$bin/edgectl" identity list
-echo
-echo "== edgectl identity add demo-sensor; its connection string for an IoT Hub SDK client"
-"$bin/edgectl" identity add demo-sensor >/dev/null 2>&1 || true
-"$bin/edgectl" identity show demo-sensor --connection-string
-echo
-echo "== edgectl route set: every device message goes to \$upstream (the \$edgeHub routes)"
-echo '{"schemaVersion": "1.1", "routes": {"toCloud": "FROM /messages/* INTO $upstream"}}' \
-  > "$EDGE_HOME/routes.json"
-"$bin/edgectl" route set "$EDGE_HOME/routes.json"
-for _ in $(seq 20); do  # the router follows the $edgeHub twin: applied within moments
-  "$bin/edgectl" route list 2>/dev/null | grep -q toCloud && break
+say "edgectl up: start edge-store, edge-router, edge-hub and edge-agent under a supervisor"
+note "EDGE_HOME=$EDGE_HOME (config, certificates, databases, logs, sockets)"
+edgectl up
+
+say "edgectl deploy examples/deployment.json"
+note "two process modules, built with the runtime (examples/modules/):" \
+  "  tempSensor  sends a machine/ambient temperature reading every SendInterval seconds" \
+  "  filter      forwards readings above its TemperatureThreshold on its 'alert' output" \
+  "each configured only by the environment the agent gives it (EdgeHubConnectionString, ...)," \
+  "and by its module twin's desired properties, which the deployment sets too."
+edgectl deploy examples/deployment.json
+
+for _ in $(seq 100); do  # the agent follows $edgeAgent desired: the modules start within moments
+  [[ $(edgectl list 2>/dev/null | grep -c ' running ') == 2 ]] && break
   sleep 0.1
 done
-echo
-echo "== demo-sensor publishes telemetry to the hub over TLS with mosquitto_pub"
-echo "   (port 8883, the device CA from edgectl certs, a SAS token from edgectl identity sas)"
-publish() {
-  mosquitto_pub -h localhost -p 8883 --cafile "$EDGE_HOME/certs/ca.pem" -V mqttv311 -q 1 \
-    -i demo-sensor -u "localhost/demo-sensor/?api-version=2021-04-12" -P "$1" \
-    -t devices/demo-sensor/messages/events/ -m '{"temperature": 21.5}'
-}
-accepted=no
-for _ in 1 2 3 4 5; do  # the new identity reaches the hub through the store's change feed
-  if publish "$("$bin/edgectl" identity sas demo-sensor)" 2>/dev/null; then accepted=yes; break; fi
-  sleep 0.2
-done
-echo "   accepted with a PUBACK: $accepted (it is in the hub's journal; the router stores it)"
-sleep 0.5
-echo "== edgectl endpoint list: the message waits in the \$upstream queue (no upstream link yet)"
-"$bin/edgectl" endpoint list
-echo "== the same with a forged token is refused (CONNACK not authorised); the hub logs why:"
-publish "SharedAccessSignature sr=localhost%2Fdevices%2Fdemo-sensor&sig=forged&se=4102444800" \
-  2>&1 | sed 's/^/   /' || true
-grep 'refusing client' "$EDGE_HOME/logs/hub.log" | tail -1 | sed 's/^/   /'
-echo
-echo "== edgectl twin patch demo-sensor --desired '{\"interval\": 5}'; edgectl twin get demo-sensor"
-"$bin/edgectl" twin patch demo-sensor --desired '{"interval": 5}' >/dev/null
-"$bin/edgectl" twin get demo-sensor
-echo
-echo "== edgectl store stats"
-"$bin/edgectl" store stats
-echo
-echo "== edgectl metrics store   (first lines)"
-"$bin/edgectl" metrics store > "$EDGE_HOME/metrics.txt"
-grep -v '^#' "$EDGE_HOME/metrics.txt" | sed -n 1,8p
-echo
-echo "== the runtime's files"
-(cd "$EDGE_HOME" && find . -maxdepth 2 | sort | sed 's/^/   /')
-echo
-seconds=${DEMO_SECONDS:-3}
-echo "== running for ${seconds}s (set DEMO_SECONDS to change), then edgectl down"
-sleep "$seconds"
+say "edgectl list: the modules the agent runs"
+edgectl list
+
+say "edgectl route list: the routes the router follows (\$edgeHub desired)"
+edgectl route list
+
+seconds=${DEMO_SECONDS:-0}
+if [[ $seconds == 0 ]]; then
+  say "edgectl monitor: every message as the router routes it -- press Ctrl-C to stop"
+else
+  say "edgectl monitor: every message as the router routes it, for ${seconds}s (Ctrl-C stops it)"
+fi
+note "tempSensor -> filter (sensorToFilter); filter's alerts -> \$upstream (alertsToUpstream);" \
+  "readings above 90 C also -> \$upstream at priority 0 (hotReadingsToUpstream, a WHERE on the body)"
+monitor_args=()
+[[ $seconds != 0 ]] && monitor_args=(--timeout "$seconds")
+trap 'true' INT  # Ctrl-C ends the tail (edgectl monitor gets it too); the script goes on
+edgectl monitor "${monitor_args[@]}" || true
+trap - INT
+
+say "edgectl endpoint list: the queues the routes filled"
+edgectl endpoint list || true
+note "\$upstream keeps the alerts: no upstream link is configured, so they wait (stored and" \
+  "forwarded when one is). DEPTH also counts entries delivered in the last 10 s: they stay" \
+  "re-deliverable for the replay window in case the hub restarts."
+
+say "edgectl twin get edge-device/filter: what the filter reports (its reported properties)"
+edgectl twin get edge-device/filter || true
+
+say "edgectl invoke edge-device/filter reset: a direct method; the filter answers its counts"
+edgectl invoke edge-device/filter reset || true
+
+say "edgectl logs tempSensor --tail 3"
+edgectl logs tempSensor --tail 3 || true
+
 trap - EXIT
-"$bin/edgectl" down
-echo
-echo "== edgectl status after down (exits non-zero: nothing is running)"
-"$bin/edgectl" status || true
+stop

@@ -15,7 +15,7 @@ namespace {
 
 constexpr char kInput[] = "input1";
 constexpr char kOutput[] = "alert";
-constexpr absl::Duration kReportEvery = absl::Seconds(5);
+constexpr absl::Duration kReportEvery = absl::Seconds(2);
 
 int Main() {
   absl::StatusOr<ModuleClientOptions> options = ModuleClientOptions::FromEnvironment();

@@ -14,7 +14,7 @@ namespace edge::examples {
 namespace {
 
 constexpr char kOutput[] = "temperatureOutput";
-constexpr absl::Duration kReportEvery = absl::Seconds(5);
+constexpr absl::Duration kReportEvery = absl::Seconds(2);
 
 int Main() {
   absl::StatusOr<ModuleClientOptions> options = ModuleClientOptions::FromEnvironment();

@@ -55,6 +55,11 @@ nlohmann::json SensorSettings::ToJson() const {
           {"SendData", send_data}};
 }
 
+TemperatureSimulator::TemperatureSimulator(uint32_t seed)
+    : random_(seed),
+      machine_temperature_(
+          std::uniform_real_distribution<double>(kMachineMin, kMachineMax)(random_)) {}
+
 nlohmann::json TemperatureSimulator::Next(absl::Time now) {
   machine_temperature_ += std::uniform_real_distribution<double>(0.5, 2.0)(random_);
   if (machine_temperature_ > kMachineMax) machine_temperature_ = kMachineMin;

@@ -6,9 +6,10 @@
 //   {"machine": {"temperature": 34.6, "pressure": 2.47},
 //    "ambient": {"temperature": 20.8, "humidity": 25},
 //    "timeCreated": "2026-11-26T17:40:01.25Z"}
-// The machine warms by 0.5–2 °C a reading from 21 °C until it passes 100 °C, then starts again
-// at 21 (so a filter's threshold splits the readings); pressure follows its temperature from 1
-// to 10; the ambient air stays about 21 °C and 24–27 % humidity.
+// The machine warms by 0.5–2 °C a reading until it passes 100 °C, then starts again at 21 (so a
+// filter's threshold splits the readings); its first reading is anywhere in that cycle, so that a
+// short run sees hot readings too. Pressure follows its temperature from 1 to 10; the ambient air
+// stays about 21 °C and 24–27 % humidity.
 //
 // Example:
 //   SensorSettings settings;
@@ -50,14 +51,14 @@ class TemperatureSimulator {
   static constexpr double kMachineMin = 21;
   static constexpr double kMachineMax = 100;
 
-  explicit TemperatureSimulator(uint32_t seed) : random_(seed) {}
+  explicit TemperatureSimulator(uint32_t seed);
 
   // The next reading, time-stamped `now`.
   nlohmann::json Next(absl::Time now);
 
  private:
   std::mt19937 random_;
-  double machine_temperature_ = kMachineMin;
+  double machine_temperature_;
 };
 
 }  // namespace edge::examples

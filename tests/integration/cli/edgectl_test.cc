@@ -27,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/free_port.h"
+#include "tests/support/processes.h"
 #include "tests/support/run_to_exit.h"
 
 namespace edge::cli {
@@ -34,32 +35,16 @@ namespace {
 
 using ::edge::testing::Finished;
 using ::edge::testing::FreeLoopbackPort;
+using ::edge::testing::ProcessesNaming;
+using ::edge::testing::ProcessGone;
 using ::edge::testing::ReadFile;
 using ::edge::testing::RunToExit;
+using ::edge::testing::WaitUntilGone;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr int kExitNotRunning = 3;
-
-// True when `pid` no longer exists or is a zombie. Reaps it if it is our child: the test process is
-// a child subreaper, so the supervisor (orphaned when `edgectl up` exits) becomes ours.
-bool ProcessGone(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, WNOHANG);
-  std::string stat = ReadFile(absl::StrCat("/proc/", pid, "/stat"));
-  size_t close = stat.rfind(") ");
-  return close == std::string::npos || stat[close + 2] == 'Z';
-}
-
-bool WaitUntilGone(pid_t pid, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!ProcessGone(pid)) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
 
 struct CommandResult {
   int exit_code = -1;
@@ -204,28 +189,7 @@ class EdgectlTest : public ::testing::Test {
   }
 
   // Live processes whose command line names our EDGE_HOME: the supervisor and every service.
-  // /proc changes while it is listed, so a listing that hits an error is simply taken again.
-  std::vector<pid_t> ProcessesUsingHome() const {
-    if (home_.empty()) return {};  // never match (and then kill) every process
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      std::vector<pid_t> pids;
-      std::error_code ec;
-      for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end;
-           it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-        const pid_t pid = static_cast<pid_t>(std::strtol(name.c_str(), nullptr, 10));
-        const std::string cmdline = ReadFile(it->path() / "cmdline");
-        if (pid > 1 && pid != ::getpid() && cmdline.find(home_.string()) != std::string::npos &&
-            !ProcessGone(pid)) {
-          pids.push_back(pid);
-        }
-      }
-      if (!ec) return pids;
-    }
-    ADD_FAILURE() << "cannot list /proc";
-    return {};
-  }
+  std::vector<pid_t> ProcessesUsingHome() const { return ProcessesNaming(home_.string()); }
 
   std::filesystem::path edgectl_;
   std::filesystem::path home_;

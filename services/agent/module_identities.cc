@@ -15,7 +15,8 @@ ModuleIdentity FromProto(std::string module_id, const store::v1::Identity& ident
   return {.module_id = std::move(module_id),
           .primary_key = identity.primary_key(),
           .managed_by_agent = identity.managed_by() == kAgentManagedBy,
-          .sas = identity.auth_type() != store::v1::AUTH_TYPE_X509_CA};
+          .sas = identity.auth_type() != store::v1::AUTH_TYPE_X509_CA,
+          .created = absl::FromUnixMillis(identity.created_unix_ms())};
 }
 
 }  // namespace

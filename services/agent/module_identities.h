@@ -37,6 +37,7 @@ struct ModuleIdentity {
   std::string primary_key;        // empty for an X.509 identity
   bool managed_by_agent = false;  // managed_by == kAgentManagedBy: the agent may delete it
   bool sas = true;                // auth type SAS (the only kind a module's environment carries)
+  absl::Time created = absl::InfinitePast();  // as the store recorded it
 
   friend bool operator==(const ModuleIdentity&, const ModuleIdentity&) = default;
 };

@@ -19,6 +19,10 @@ namespace edge::agent {
 namespace {
 
 constexpr char kShuttingDown[] = "edge-agent is shutting down";
+// How long an identity managed by edge-agent that no deployment acted on here named is kept
+// (DeleteRemovedIdentities): ApplyDeployment's identity creation to its `$edgeAgent` write takes at
+// most a few store calls of kStoreWait.
+constexpr absl::Duration kUnclaimedIdentityGrace = absl::Minutes(1);
 
 }  // namespace
 
@@ -362,9 +366,16 @@ std::map<std::string, ModuleConnection> Reconciler::SyncIdentities(
 }
 
 void Reconciler::DeleteRemovedIdentities(const EdgeAgentDesired& deployment) {
+  for (const auto& [name, spec] : deployment.modules) ever_deployed_.insert(name);
   for (auto it = known_identities_.begin(); it != known_identities_.end();) {
     const ModuleIdentity& identity = it->second;
-    if (!identity.managed_by_agent || deployment.modules.count(identity.module_id) > 0) {
+    // ApplyDeployment creates the identities of a deployment's new modules just before it writes
+    // `$edgeAgent`: a pass still acting on the previous deployment must not take them away. One
+    // that no deployment seen here named is left alone for a while (it may be for the next).
+    const bool unclaimed_and_new = ever_deployed_.count(identity.module_id) == 0 &&
+                                   absl::Now() - identity.created < kUnclaimedIdentityGrace;
+    if (!identity.managed_by_agent || deployment.modules.count(identity.module_id) > 0 ||
+        unclaimed_and_new) {
       ++it;
       continue;
     }

@@ -184,6 +184,9 @@ class Reconciler {
   // The device's module identities as last read (or created): a store that is down leaves
   // running modules alone.
   std::map<std::string, ModuleIdentity> known_identities_;
+  // Modules some deployment this reconciler acted on named: their identities are deleted as soon
+  // as a deployment drops them (DeleteRemovedIdentities).
+  std::set<std::string> ever_deployed_;
   std::map<std::string, std::string> identity_problems_;  // module → why it waits (this pass)
 
   absl::Mutex mu_;

@@ -249,6 +249,24 @@ TEST_F(ModuleIdentityTest, RemovingAModuleDeletesItsIdentity) {
   }));
 }
 
+TEST_F(ModuleIdentityTest, AnIdentityMadeForTheNextDeploymentOutlivesPassesOfThePrevious) {
+  Apply({{"stays", PrintEnvModule()}});
+  WaitForEnv("stays");
+  // What ApplyDeployment does for a new module just before it writes `$edgeAgent`.
+  store::v1::CreateIdentityRequest create;
+  create.mutable_identity()->set_id("edge-device/next");
+  create.mutable_identity()->set_managed_by("edge-agent");
+  store::v1::Identity created;
+  ASSERT_TRUE(identities_->CreateIdentity(Rpc().get(), create, &created).ok());
+
+  absl::SleepFor(absl::Seconds(1));  // several reconcile passes of the deployment without it
+  EXPECT_TRUE(IdentityExists("next")) << agent_.Log();
+  Apply({{"stays", PrintEnvModule()}, {"next", PrintEnvModule()}});
+  std::map<std::string, std::string> env = WaitForEnv("next");
+  EXPECT_THAT(env[kEdgeHubConnectionString],
+              ::testing::EndsWith(std::string("SharedAccessKey=") + created.primary_key()));
+}
+
 TEST_F(ModuleIdentityTest, AnIdentityThatWasThereIsUsedAndNeverDeleted) {
   store::v1::CreateIdentityRequest create;
   create.mutable_identity()->set_id("edge-device/by-hand");

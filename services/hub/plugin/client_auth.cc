@@ -86,7 +86,11 @@ AuthResult AuthenticateSas(const IdentityTable& table, const IdentityId& identit
   absl::Status valid =
       ValidateSasToken(password, identity, keys->primary_key, keys->secondary_key, now);
   if (!valid.ok()) return Refuse(SasFailure(valid), std::string(valid.message()));
-  return Accept(identity, AuthMethod::kSas);
+  AuthResult accepted = Accept(identity, AuthMethod::kSas);
+  if (absl::StatusOr<SasToken> token = ParseSasToken(password); token.ok()) {  // valid: it parses
+    accepted.valid_until = absl::FromUnixSeconds(token->expiry_unix_seconds) + kSasClockSkew;
+  }
+  return accepted;
 }
 
 }  // namespace

@@ -77,6 +77,9 @@ struct AuthResult {
   AuthMethod method = AuthMethod::kSas;
   AuthFailure failure = AuthFailure::kMalformedUsername;  // when refused
   std::string reason;                                     // when refused: for the log line
+  // SAS: the token's `se` plus kSasClockSkew, when the connection stops being authorised (IoT Hub
+  // closes it then; clients renew by reconnecting). X.509: never.
+  absl::Time valid_until = absl::InfiniteFuture();
 
   bool ok() const { return identity.has_value(); }
 };

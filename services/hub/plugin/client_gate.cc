@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/iothub_topic.h"
 #include "common/logging.h"
+#include "common/sas.h"
 
 namespace edge::hub {
 
@@ -23,7 +24,8 @@ ClientGate::ClientGate(BrokerApi* broker, MetricsRegistry& metrics)
           "SUBSCRIBE filters refused: another identity's topics, wildcards, $SYS, others.")),
       kicked_(metrics.AddCounter(
           "edge_hub_clients_kicked_total",
-          "Clients disconnected because their identity was deleted, disabled or changed type.")),
+          "Clients disconnected because their identity was deleted, disabled or changed type, or "
+          "their SAS token expired.")),
       connected_(
           metrics.AddGauge("edge_hub_connected_clients", "Authenticated MQTT connections.")) {}
 
@@ -59,8 +61,10 @@ bool ClientGate::Connect(const void* connection, const ConnectAttempt& attempt) 
       clients_.insert_or_assign(connection, ClientState{.client_id = std::string(attempt.client_id),
                                                         .identity = *std::move(result.identity),
                                                         .method = result.method,
-                                                        .connected_at = attempt.now});
+                                                        .connected_at = attempt.now,
+                                                        .valid_until = result.valid_until});
   ClientState& client = entry->second;
+  next_expiry_ = std::min(next_expiry_, client.valid_until);
   client.protocol_version = broker_->ProtocolVersion(connection);
   client.clean_session = broker_->CleanSession(connection);
   offline_sessions_.erase(client.client_id);
@@ -90,6 +94,29 @@ void ClientGate::Disconnect(const void* connection) {
   }
   clients_.erase(found);
   connected_.Set(static_cast<double>(clients_.size()));
+}
+
+void ClientGate::DisconnectExpired(absl::Time now) {
+  if (now <= next_expiry_) return;
+  next_expiry_ = absl::InfiniteFuture();
+  // Kicked after the loop: a kick runs the client's DISCONNECT, which erases it from clients_.
+  std::vector<std::pair<std::string, absl::Time>> expired;  // client id, its token's `se`
+  for (auto& [connection, client] : clients_) {
+    if (client.valid_until >= now) {  // as ValidateSasToken: valid through se + skew
+      next_expiry_ = std::min(next_expiry_, client.valid_until);
+      continue;
+    }
+    expired.emplace_back(client.client_id, client.valid_until - kSasClockSkew);
+    client.valid_until = absl::InfiniteFuture();  // once, should its DISCONNECT come later
+  }
+  for (const auto& [client_id, se] : expired) {
+    spdlog::warn(
+        "hub: disconnecting client \"{}\": its SAS token expired at {} (se plus {} of skew)",
+        client_id, absl::FormatTime(absl::RFC3339_sec, se, absl::UTCTimeZone()),
+        absl::FormatDuration(kSasClockSkew));
+    kicked_.Increment();
+    broker_->KickClient(client_id);
+  }
 }
 
 const ClientState* ClientGate::Find(const void* connection) const {

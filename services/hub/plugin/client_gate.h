@@ -61,6 +61,9 @@ struct ClientState {
   IdentityId identity;
   AuthMethod method = AuthMethod::kSas;
   absl::Time connected_at = {};
+  // When its SAS token expires (with the skew allowed); InfiniteFuture for X.509, or once it was
+  // disconnected for it.
+  absl::Time valid_until = absl::InfiniteFuture();
   // A module subscribed to its inputs (by SUBSCRIBE, or a restored session's subscriptions): it
   // is "present" for the router (DESIGN.md "Attach contract").
   bool inputs_subscribed = false;
@@ -88,6 +91,10 @@ class ClientGate {
   bool Connect(const void* connection, const ConnectAttempt& attempt);
   // DISCONNECT (may come twice for a persistent session, or for a connection never accepted).
   void Disconnect(const void* connection);
+  // Disconnects the clients whose SAS token has expired by `now` (its `se` plus kSasClockSkew),
+  // as IoT Hub does: each is logged at warn and counted (edge_hub_clients_kicked_total), once.
+  // Cheap when none is due; call it from TICK.
+  void DisconnectExpired(absl::Time now);
 
   // ACL_CHECK: SUBSCRIBE only to the client's own §2 filters; WRITE passes (CheckPublish decides,
   // so that a refusal is a disconnect rather than a silent PUBACK); READ never (every delivery is a
@@ -135,6 +142,9 @@ class ClientGate {
   absl::flat_hash_set<std::string> offline_sessions_;  // client ids
   std::vector<std::string> newly_connected_;           // client ids
   bool presence_changed_ = false;
+  // The earliest valid_until of the connected clients (a lower bound: disconnections do not
+  // raise it), so that DisconnectExpired is one comparison on most ticks.
+  absl::Time next_expiry_ = absl::InfiniteFuture();
   bool restored_unchecked_ = false;  // a module connected since the last refresh
   CounterFamily<1>& auth_refused_;
   CounterFamily<1>& publish_refused_;

@@ -222,7 +222,9 @@ absl::Status HubPlugin::StartMessagePath() {
 void HubPlugin::OnTick() {
   if (ticks_.fetch_add(1, std::memory_order_relaxed) == 0) runner_->SetServing(true);
   queue_.Drain();
-  if (methods_.pending() > 0) methods_.ExpireOverdue(absl::Now());
+  const absl::Time now = absl::Now();
+  if (methods_.pending() > 0) methods_.ExpireOverdue(now);
+  gate_.DisconnectExpired(now);
   for (const std::string& client_id : gate_.TakeNewlyConnected()) {
     auto waiting = offline_c2d_.find(client_id);
     if (waiting == offline_c2d_.end()) continue;

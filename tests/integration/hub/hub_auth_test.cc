@@ -282,6 +282,33 @@ TEST_F(HubAuthTest, IdentityChangesTakeEffectWithoutARestart) {
   EXPECT_TRUE(EventuallyConnects("late-1", Token("late-1", key), true)) << HubLog();
 }
 
+TEST_F(HubAuthTest, AClientIsDisconnectedWhenItsTokenExpires) {
+  const std::string key = AddSasIdentity("short-1");
+  ASSERT_TRUE(EventuallyConnects("short-1", Token("short-1", key), true)) << HubLog();
+  // Accepted for 3 more seconds: `se` is 5 minutes (the skew allowed) minus 3 s ago.
+  const std::string token = Token("short-1", key, absl::Seconds(3) - kSasClockSkew);
+  absl::StatusOr<Subprocess> sub = HoldConnection("short-1", token);
+  ASSERT_TRUE(sub.ok()) << sub.status();
+  const absl::Time start = absl::Now();
+  ASSERT_TRUE(WaitUntil([&] { return CountOf(HubLog(), "client \"short-1\" connected") >= 2; }))
+      << HubLog();
+
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return absl::StrContains(HubLog(),
+                                 "disconnecting client \"short-1\": its SAS token expired at");
+      },
+      absl::Seconds(15)))
+      << HubLog();
+  EXPECT_GE(absl::Now() - start, absl::Seconds(2)) << "not before the token expired";
+  sub->Stop(absl::Seconds(1));
+  // The same token is refused now; a fresh one is accepted.
+  Probe refused = RunProbe({.client_id = "short-1", .password = token});
+  EXPECT_EQ(refused.connack(), 5) << refused.output;
+  EXPECT_THAT(HubLog(), HasSubstr("expired_token"));
+  EXPECT_EQ(RunProbe({.client_id = "short-1", .password = Token("short-1", key)}).connack(), 0);
+}
+
 TEST_F(HubAuthTest, AuthenticationKeepsWorkingWhileTheStoreIsDownAcrossAHubRestart) {
   const std::string key = AddSasIdentity("sensor-1");
   ASSERT_TRUE(EventuallyConnects("sensor-1", Token("sensor-1", key), true)) << HubLog();

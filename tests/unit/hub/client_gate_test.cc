@@ -1,6 +1,7 @@
 #include "services/hub/plugin/client_gate.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -21,7 +22,10 @@ using ::testing::IsEmpty;
 
 class RecordingBroker final : public BrokerApi {
  public:
-  void KickClient(const std::string& client_id) override { kicked.push_back(client_id); }
+  void KickClient(const std::string& client_id) override {
+    kicked.push_back(client_id);
+    if (on_kick) on_kick(client_id);  // mosquitto runs the client's DISCONNECT within the kick
+  }
   int ProtocolVersion(const void* /*connection*/) override { return 4; }
   bool CleanSession(const void* connection) override { return !persistent.count(connection); }
   int SubscriptionCount(const void* connection) override {
@@ -33,6 +37,7 @@ class RecordingBroker final : public BrokerApi {
     return true;
   }
   std::vector<std::string> kicked;
+  std::function<void(const std::string&)> on_kick;
   std::set<const void*> restored;    // connections whose restored sessions have subscriptions
   std::set<const void*> persistent;  // connections with clean session off
   std::vector<std::vector<std::string>> published;
@@ -51,13 +56,14 @@ class ClientGateTest : public ::testing::Test {
   }
 
   // Connects `identity` with a valid token on `connection` (any distinct address will do).
-  bool Connect(const void* connection, const std::string& identity) {
+  bool Connect(const void* connection, const std::string& identity,
+               absl::Time expiry = absl::Now() + absl::Hours(1)) {
     const std::string username = absl::StrCat("h/", identity, "/?api-version=1");
     IdentityId id = *IdentityId::Parse(identity);
     const std::string resource =
         id.is_module() ? absl::StrCat("h/devices/", id.device(), "/modules/", id.module())
                        : absl::StrCat("h/devices/", id.device());
-    const std::string token = *MakeSasToken(resource, key_, absl::Now() + absl::Hours(1));
+    const std::string token = *MakeSasToken(resource, key_, expiry);
     return gate_.Connect(
         connection,
         {.client_id = identity, .username = username, .password = token, .now = absl::Now()});
@@ -185,6 +191,39 @@ TEST_F(ClientGateTest, DeletedOrDisabledIdentityIsKickedOthersStay) {
   std::sort(broker_.kicked.begin(), broker_.kicked.end());
   EXPECT_THAT(broker_.kicked, ElementsAre("d1/m1", "d2"));
   EXPECT_THAT(Metrics(), HasSubstr("edge_hub_clients_kicked_total 2"));
+}
+
+TEST_F(ClientGateTest, AClientIsDisconnectedOnceWhenItsTokenExpiresWithTheSkew) {
+  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  ASSERT_TRUE(Connect(&device_, "d1", now + absl::Minutes(1)));
+  ASSERT_TRUE(Connect(&module_, "d1/m1", now + absl::Hours(1)));
+  ASSERT_TRUE(Connect(&other_, "d2", now + absl::Minutes(1)));
+  broker_.on_kick = [this](const std::string& client_id) {
+    gate_.Disconnect(client_id == "d1" ? &device_ : client_id == "d2" ? &other_ : &module_);
+  };
+
+  gate_.DisconnectExpired(now + absl::Minutes(1) + kSasClockSkew);
+  EXPECT_THAT(broker_.kicked, IsEmpty()) << "se plus the skew is still valid";
+  gate_.DisconnectExpired(now + absl::Minutes(1) + kSasClockSkew + absl::Seconds(1));
+  EXPECT_THAT(broker_.kicked, ::testing::UnorderedElementsAre("d1", "d2"));
+  EXPECT_EQ(gate_.connected(), 1u);
+  gate_.DisconnectExpired(now + absl::Minutes(2) + kSasClockSkew);
+  EXPECT_EQ(broker_.kicked.size(), 2u) << "kicked once";
+  EXPECT_THAT(Metrics(), HasSubstr("edge_hub_clients_kicked_total 2"));
+
+  gate_.DisconnectExpired(now + absl::Hours(2));
+  EXPECT_EQ(broker_.kicked.back(), "d1/m1");
+  EXPECT_EQ(gate_.connected(), 0u);
+}
+
+TEST_F(ClientGateTest, ARenewedConnectionIsJudgedByItsNewToken) {
+  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  ASSERT_TRUE(Connect(&device_, "d1", now + absl::Minutes(1)));
+  gate_.Disconnect(&device_);
+  ASSERT_TRUE(Connect(&takeover_, "d1", now + absl::Hours(1)));
+
+  gate_.DisconnectExpired(now + absl::Minutes(30));
+  EXPECT_THAT(broker_.kicked, IsEmpty());
 }
 
 TEST_F(ClientGateTest, NewIdentityCanConnectAfterTheTableChanges) {

@@ -26,18 +26,19 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/support/free_port.h"
 #include "tests/support/processes.h"
 #include "tests/support/run_to_exit.h"
+#include "tests/support/runtime_home.h"
 
 namespace edge::cli {
 namespace {
 
 using ::edge::testing::Finished;
-using ::edge::testing::FreeLoopbackPort;
+using ::edge::testing::MakeRuntimeHome;
 using ::edge::testing::ProcessesNaming;
 using ::edge::testing::ProcessGone;
 using ::edge::testing::ReadFile;
+using ::edge::testing::RuntimeHome;
 using ::edge::testing::RunToExit;
 using ::edge::testing::WaitUntilGone;
 using ::testing::HasSubstr;
@@ -66,19 +67,13 @@ class EdgectlTest : public ::testing::Test {
     ASSERT_NE(bin_dir, nullptr) << "run through ctest, which sets EDGE_BIN_DIR";
     edgectl_ = std::filesystem::path(bin_dir) / "edgectl";
     ASSERT_TRUE(std::filesystem::exists(edgectl_)) << edgectl_;
-    // Short: the store's socket goes under it and unix socket paths are limited to 107 bytes.
-    std::string pattern = "/tmp/edgectl-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    home_ = pattern;
+    RuntimeHome home = MakeRuntimeHome("edgectl");
+    ASSERT_FALSE(home.path.empty());
+    home_ = home.path;
+    sas_port_ = home.sas_port;
+    x509_port_ = home.x509_port;
     output_dir_ = home_.string() + ".out";
     std::filesystem::create_directory(output_dir_);
-    // The hub's TLS listeners default to 8883 and 8884 on every interface: tests keep to loopback
-    // ports of their own, so that they can run side by side.
-    sas_port_ = FreeLoopbackPort();
-    x509_port_ = FreeLoopbackPort();
-    std::ofstream(home_ / "config.toml")
-        << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = " << sas_port_
-        << "\nx509_port = " << x509_port_ << "\n";
   }
 
   void TearDown() override {

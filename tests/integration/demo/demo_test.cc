@@ -24,16 +24,16 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/support/free_port.h"
 #include "tests/support/processes.h"
 #include "tests/support/run_to_exit.h"
+#include "tests/support/runtime_home.h"
 #include "tests/support/wait_until.h"
 
 namespace edge {
 namespace {
 
 using ::edge::testing::Finished;
-using ::edge::testing::FreeLoopbackPort;
+using ::edge::testing::MakeRuntimeHome;
 using ::edge::testing::ProcessesNaming;
 using ::edge::testing::ReadFile;
 using ::edge::testing::RunToExit;
@@ -55,12 +55,8 @@ class DemoTest : public ::testing::Test {
     const char* bin_dir = std::getenv("EDGE_BIN_DIR");
     ASSERT_NE(bin_dir, nullptr) << "run through ctest, which sets EDGE_BIN_DIR";
     bin_dir_ = bin_dir;
-    std::string pattern = "/tmp/edge-demo-XXXXXX";  // short: unix socket paths are limited
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    home_ = pattern;
-    std::ofstream(home_ / "config.toml")
-        << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = " << FreeLoopbackPort()
-        << "\nx509_port = " << FreeLoopbackPort() << "\n";
+    home_ = MakeRuntimeHome("edge-demo").path;
+    ASSERT_FALSE(home_.empty());
   }
 
   void TearDown() override {

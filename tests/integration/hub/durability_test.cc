@@ -21,8 +21,8 @@
 #include "common/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/free_port.h"
 #include "tests/support/run_to_exit.h"
+#include "tests/support/runtime_home.h"
 #include "tests/support/service_process.h"
 
 namespace edge {
@@ -30,7 +30,8 @@ namespace {
 
 using ::edge::testing::BinDir;
 using ::edge::testing::Finished;
-using ::edge::testing::FreeLoopbackPort;
+using ::edge::testing::MakeRuntimeHome;
+using ::edge::testing::RuntimeHome;
 using ::edge::testing::RunToExit;
 
 constexpr int kMessages = 3000;
@@ -55,12 +56,10 @@ class DurabilityTest : public ::testing::Test {
   static void SetUpTestSuite() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
   void SetUp() override {
-    std::string pattern = "/tmp/edge-dur-XXXXXX";  // short: unix socket paths
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    home_ = pattern;
-    port_ = FreeLoopbackPort();
-    std::ofstream(home_ / "config.toml")
-        << "[hub]\nbind_address = \"127.0.0.1\"\nsas_port = " << port_ << "\nx509_port = 0\n";
+    RuntimeHome home = MakeRuntimeHome("edge-dur", /*x509=*/false);
+    ASSERT_FALSE(home.path.empty());
+    home_ = home.path;
+    port_ = home.sas_port;
     Finished up = Edgectl({"up"});
     ASSERT_TRUE(up.ExitedWith(0)) << up.output;
   }

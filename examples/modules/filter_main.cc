@@ -70,10 +70,12 @@ int Main() {
   client_ptr = &client;
   absl::Time next_report = absl::InfinitePast();
   client.Run(StopOnSignals(), [&](absl::Time now) {
-    if (changed && client.connected() && now >= next_report) {
+    if (!changed || !client.connected()) return absl::InfiniteFuture();
+    if (now >= next_report) {
       next_report = now + kReportEvery;
       report();
     }
+    return next_report;
   });
   return 0;
 }

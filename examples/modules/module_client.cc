@@ -2,6 +2,7 @@
 
 #include <mosquitto.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <random>
@@ -20,7 +21,8 @@ namespace edge::examples {
 namespace {
 
 constexpr int kKeepAliveSeconds = 60;
-constexpr int kLoopTimeoutMs = 50;
+// The longest mosquitto_loop waits for traffic: how late a tick may be when it asked for none.
+constexpr absl::Duration kLoopTimeout = absl::Milliseconds(50);
 // A connection that lasted this long was a success: the next failure starts the backoff again.
 constexpr absl::Duration kStableConnection = absl::Seconds(10);
 // Reconnect with a fresh token this long before the current one expires.
@@ -158,13 +160,17 @@ absl::Status ModuleClient::Connect() {
 }
 
 void ModuleClient::Run(const std::atomic<bool>& stop,
-                       const std::function<void(absl::Time now)>& on_tick) {
+                       const std::function<absl::Time(absl::Time now)>& on_tick) {
   RetryBackoff backoff(kReconnectPolicy);
   absl::Time retry_at = absl::InfinitePast();
   absl::Time connected_since = absl::InfiniteFuture();
   bool socket_open = false;
+  absl::Time next_tick = absl::InfinitePast();
   while (!stop) {
     const absl::Time now = absl::Now();
+    // Wait for traffic until the next tick is due, at most kLoopTimeout.
+    const int timeout_ms = static_cast<int>(
+        absl::ToInt64Milliseconds(std::clamp(next_tick - now, absl::ZeroDuration(), kLoopTimeout)));
     if (!socket_open && now >= retry_at) {
       refused_ = false;
       absl::Status status = Connect();
@@ -179,7 +185,7 @@ void ModuleClient::Run(const std::atomic<bool>& stop,
       }
     }
     if (socket_open) {
-      int rc = mosquitto_loop(mosq_, kLoopTimeoutMs, 1);
+      int rc = mosquitto_loop(mosq_, timeout_ms, 1);
       if (connected_ && now > token_expiry_ - kTokenRenewMargin) {
         spdlog::info("renewing the SAS token: reconnecting");
         mosquitto_disconnect(mosq_);
@@ -200,13 +206,14 @@ void ModuleClient::Run(const std::atomic<bool>& stop,
         retry_at = now + delay;
       }
     } else {
-      absl::SleepFor(absl::Milliseconds(kLoopTimeoutMs));
+      absl::SleepFor(absl::Milliseconds(timeout_ms));
     }
-    if (on_tick) on_tick(absl::Now());
+    const absl::Time after = absl::Now();  // `now` may be 50 ms old
+    if (on_tick) next_tick = on_tick(after);
   }
   if (socket_open) {
     mosquitto_disconnect(mosq_);
-    mosquitto_loop(mosq_, kLoopTimeoutMs, 1);  // sends the DISCONNECT
+    mosquitto_loop(mosq_, static_cast<int>(absl::ToInt64Milliseconds(kLoopTimeout)), 1);
   }
 }
 

@@ -5,8 +5,8 @@
 // reduced to what the sample modules use: outputs, inputs, the module twin and direct methods.
 //
 // One thread: `Run` connects (MQTT 3.1.1 over TLS, a SAS token signed with the module's key),
-// subscribes, asks for the twin, dispatches what arrives to the handlers and calls `on_tick`
-// about every 50 ms, all on the caller's thread; the handlers and `on_tick` may call
+// subscribes, asks for the twin, dispatches what arrives to the handlers and calls `on_tick` after
+// each wait for traffic, all on the caller's thread; the handlers and `on_tick` may call
 // `SendOutput` and `ReportProperties`. When the connection drops (the hub restarts) it connects
 // again after 0.5 s, doubling up to 30 s, each wait with ±20 % jitter, and reset after a session
 // that lasted; every connection uses a fresh token, asks for the twin again (desired properties
@@ -17,7 +17,10 @@
 //   ModuleClient client(*options, {.on_desired = [&](const nlohmann::json& d, bool full) { … },
 //                                  .on_method = [&](const std::string& name, const std::string&)
 //                                      { return MethodResult{200, "{}"}; }});
-//   client.Run(stop, [&](absl::Time now) { client.SendOutput("out", body, {}); });
+//   client.Run(stop, [&](absl::Time now) {
+//     client.SendOutput("out", body, {});
+//     return now + absl::Seconds(1);  // when to be called next
+//   });
 #ifndef EDGE_EXAMPLES_MODULES_MODULE_CLIENT_H_
 #define EDGE_EXAMPLES_MODULES_MODULE_CLIENT_H_
 
@@ -82,8 +85,10 @@ class ModuleClient {
   ModuleClient& operator=(const ModuleClient&) = delete;
 
   // Connects and serves until `stop` becomes true, then disconnects. Never returns early: a hub
-  // that is down or refuses the login is retried with backoff (each failure logged).
-  void Run(const std::atomic<bool>& stop, const std::function<void(absl::Time now)>& on_tick);
+  // that is down or refuses the login is retried with backoff (each failure logged). `on_tick`
+  // runs after every wait for traffic — at the latest 50 ms after the last, and earlier when
+  // something arrived — and returns when it next needs to run, which shortens the wait.
+  void Run(const std::atomic<bool>& stop, const std::function<absl::Time(absl::Time now)>& on_tick);
 
   bool connected() const { return connected_; }
 

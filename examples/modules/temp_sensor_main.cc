@@ -57,8 +57,11 @@ int Main() {
   client_ptr = &client;
   client.Run(StopOnSignals(), [&](absl::Time now) {
     const bool more = settings.message_count == 0 || sent < settings.message_count;
-    if (client.connected() && settings.send_data && more && now >= next_send) {
-      next_send = now + settings.send_interval;
+    const bool sending = client.connected() && settings.send_data && more;
+    if (sending && now >= next_send) {
+      // On the schedule, unless it fell behind by more than an interval (a reconnection).
+      next_send = now - next_send > settings.send_interval ? now + settings.send_interval
+                                                           : next_send + settings.send_interval;
       const nlohmann::json reading = simulator.Next(now);
       MessageProperties properties;
       properties.system = {{"contentType", "application/json"}, {"contentEncoding", "utf-8"}};
@@ -71,10 +74,15 @@ int Main() {
         if (!more || sent == settings.message_count) spdlog::info("sent all {} readings", sent);
       }
     }
-    if (client.connected() && now >= next_report && sent != reported_sent) {
+    const bool unreported = client.connected() && sent != reported_sent;
+    if (unreported && now >= next_report) {
       next_report = now + kReportEvery;
       report();
     }
+    absl::Time wake = absl::InfiniteFuture();
+    if (sending) wake = std::min(wake, next_send);
+    if (unreported) wake = std::min(wake, next_report);
+    return wake;
   });
   return 0;
 }

@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "bench/router_ingest.h"
 #include "bench/sqlite_anchor.h"
 #include "edge/router/v1/router.grpc.pb.h"
 #include "grpcpp/client_context.h"
@@ -44,26 +45,6 @@ constexpr char kRoutes[] = R"json({
 })json";
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// utime + stime of `pid` in seconds; 0 when it cannot be read.
-double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) {
-      stime = std::stoull(field);
-      break;
-    }
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 // The hub's side of Attach: module B present, every delivery acknowledged at once.
 class AckingHub {
@@ -113,58 +94,6 @@ class AckingHub {
   uint64_t delivered_ = 0;
 };
 
-// Streams `total` messages from module A into Ingest in batches of `batch` (journal sequences
-// from `first_sequence`), at most `inflight` batches unacknowledged. Returns false on a failure.
-bool Ingest(router::v1::Router::Stub& router, uint64_t first_sequence, int total, int batch,
-            int inflight) {
-  grpc::ClientContext context;
-  auto stream = router.Ingest(&context);
-  const int batches = (total + batch - 1) / batch;
-  std::mutex mu;
-  std::condition_variable acked_cv;
-  int acked = 0;
-  bool failed = false;
-  std::thread reader([&] {
-    router::v1::IngestResponse response;
-    for (int i = 0; i < batches; ++i) {
-      const bool ok = stream->Read(&response) && response.has_ack();
-      std::lock_guard<std::mutex> lock(mu);
-      if (!ok) {
-        failed = true;
-        acked_cv.notify_all();
-        return;
-      }
-      ++acked;
-      acked_cv.notify_all();
-    }
-  });
-  router::v1::IngestRequest request;
-  router::v1::IngestBatch* out = request.mutable_batch();
-  out->set_journal_id("router-bench");
-  common::v1::Message message;
-  message.set_body(std::string(256, 'x'));
-  message.mutable_source()->set_kind(common::v1::MESSAGE_KIND_TELEMETRY);
-  message.mutable_source()->set_device_id("edge-device");
-  message.mutable_source()->set_module_id("A");
-  message.mutable_source()->set_output_name("out1");
-  for (int i = 0; i < batch; ++i) *out->add_messages() = message;
-  uint64_t sequence = first_sequence;
-  for (int b = 0; b < batches; ++b) {
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      acked_cv.wait(lock, [&] { return failed || b - acked < inflight; });
-      if (failed) break;
-    }
-    out->set_first_sequence(sequence);
-    sequence += static_cast<uint64_t>(batch);
-    if (!stream->Write(request)) break;
-  }
-  stream->WritesDone();
-  reader.join();
-  stream->Finish();
-  return !failed && acked == batches;
-}
-
 int Main(int argc, char** argv) {
   CLI::App app{"module -> module through edge-router and edge-store, against direct SQLite"};
   int total = 100000;
@@ -180,46 +109,15 @@ int Main(int argc, char** argv) {
   std::ofstream(home.path() / "config.toml") << "[router]\nreplay_window_seconds = 0\n";
   edge::testing::ServiceProcess store("store", home.path());
   edge::testing::ServiceProcess router("router", home.path());
-  for (auto* service : {&store, &router}) {
-    if (absl::Status s = service->Start(); !s.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
-      return 1;
-    }
-  }
+  if (!StartServices({&store, &router})) return 1;
   auto stub = router::v1::Router::NewStub(router.Channel());
-  {
-    grpc::ClientContext context;
-    router::v1::SetRoutesRequest request;
-    request.set_desired_json(kRoutes);
-    router::v1::SetRoutesResponse response;
-    grpc::Status status = stub->SetRoutes(&context, request, &response);
-    if (!status.ok()) {
-      std::fprintf(stderr, "SetRoutes: %s\n", status.error_message().c_str());
-      return 1;
-    }
-    // In force once GetRoutes shows that version (the router then persists it; give it a moment
-    // so the measurement does not start with the router's own store writes).
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (true) {
-      grpc::ClientContext get;
-      router::v1::GetRoutesResponse routes;
-      if (stub->GetRoutes(&get, router::v1::GetRoutesRequest(), &routes).ok() &&
-          routes.config().desired_version() == response.desired_version()) {
-        break;
-      }
-      if (Clock::now() > deadline) {
-        std::fprintf(stderr, "the routes never came into force\n");
-        return 1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
+  if (!SetRoutesAndWait(*stub, kRoutes)) return 1;
 
   AckingHub hub(*stub);
   // Warm-up: the router discovers B's queue (within a second) and delivery starts.
   const int warmup = batch * 10;
-  if (!Ingest(*stub, 1, warmup, batch, inflight) ||
+  const common::v1::Message message = ModuleOutputMessage("edge-device", "A", "out1", 256);
+  if (!IngestMessages(*stub, "router-bench", 1, warmup, batch, inflight, message) ||
       !hub.WaitFor(static_cast<uint64_t>(warmup), std::chrono::seconds(30))) {
     std::fprintf(stderr, "warm-up failed:\n%s\n", router.Log().c_str());
     return 1;
@@ -229,7 +127,8 @@ int Main(int argc, char** argv) {
   const double store_cpu = CpuSeconds(store.process()->pid());
   const double client_cpu = CpuSeconds(getpid());
   const auto start = Clock::now();
-  if (!Ingest(*stub, static_cast<uint64_t>(warmup) + 1, total, batch, inflight)) {
+  if (!IngestMessages(*stub, "router-bench", static_cast<uint64_t>(warmup) + 1, total, batch,
+                      inflight, message)) {
     std::fprintf(stderr, "ingest failed:\n%s\n", router.Log().c_str());
     return 1;
   }

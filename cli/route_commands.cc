@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -137,6 +138,34 @@ int RouteTest(const CommandContext& context, const RouteTestFlags& flags) {
   return 0;
 }
 
+}  // namespace
+
+std::string UpstreamLinkLine(const router::v1::UpstreamLinkStats& link, absl::Time now) {
+  if (!link.configured()) {
+    return "upstream link: not configured ([device] connection_string is empty)";
+  }
+  std::string since;
+  if (link.since_unix_ms() > 0) {
+    since = HumanDuration(now - absl::FromUnixMillis(link.since_unix_ms()));
+    since[0] = absl::ascii_tolower(since[0]);  // "Less than a second", "About a minute"
+    since = absl::StrCat(" for ", since);
+  }
+  std::string line = absl::StrCat("upstream link: ", link.online() ? "online" : "offline", since,
+                                  " (", link.address(), " as ", link.device_id(), ", ",
+                                  link.transport(), ", ", link.authentication(), ")");
+  if (link.online()) {
+    absl::StrAppend(&line, "; ", link.acked(), " acked, ", link.rejected(), " rejected, ",
+                    link.in_flight(), " in flight");
+  } else if (!link.last_error().empty()) {
+    absl::StrAppend(&line, ": ", link.last_error());
+  } else {
+    absl::StrAppend(&line, ": connecting");
+  }
+  return line;
+}
+
+namespace {
+
 int EndpointList(const CommandContext& context) {
   absl::StatusOr<std::unique_ptr<Router::Stub>> stub = RouterStub(context);
   if (!stub.ok()) return ReportError(context, stub.status());
@@ -148,7 +177,8 @@ int EndpointList(const CommandContext& context) {
     return 0;
   }
   if (stats->queues().empty()) {
-    *context.out << "no endpoint queues yet: nothing has been routed\n";
+    *context.out << "no endpoint queues yet: nothing has been routed\n"
+                 << UpstreamLinkLine(stats->upstream(), absl::Now()) << "\n";
     return 0;
   }
   TextTable table({"ENDPOINT", "PRIORITY", "DEPTH", "OLDEST", "DELIVERED", "STATE", "LAST ERROR"});
@@ -162,7 +192,7 @@ int EndpointList(const CommandContext& context) {
                   oldest, absl::StrCat(q.delivered()), q.state(),
                   q.last_error().empty() ? "-" : q.last_error()});
   }
-  *context.out << table.Render();
+  *context.out << table.Render() << UpstreamLinkLine(stats->upstream(), now) << "\n";
   return 0;
 }
 

@@ -16,7 +16,9 @@
 //   edgectl endpoint list                  every endpoint queue: depth, age of its oldest entry,
 //                                          deliveries acknowledged, what the router is doing with
 //                                          it (delivering, waiting for module M, no hub attached,
-//                                          retrying, no upstream link configured), last error
+//                                          retrying, upstream offline, no upstream link
+//                                          configured), last error; then the upstream link's
+//                                          line (UpstreamLinkLine; also in `edgectl status`)
 //
 //   edgectl monitor [--endpoint E] [--count N] [--timeout S]
 //                                          one line per message as it is routed (time, sender,
@@ -59,6 +61,11 @@ struct MonitorFlags {
   int count = 0;               // stop after this many messages; 0: never
   double timeout_seconds = 0;  // stop after this long; 0: never
 };
+
+// "upstream link: online for 5 minutes (127.0.0.1:8883 as edge-1, tls, sas); 120 acked, 0
+// rejected, 3 in flight", "upstream link: offline for 10 seconds (…): CONNACK refused: …" or
+// "upstream link: not configured ([device] connection_string is empty)". No trailing newline.
+std::string UpstreamLinkLine(const router::v1::UpstreamLinkStats& link, absl::Time now);
 
 // One line of `edgectl monitor` for a routed message (no trailing newline).
 std::string MonitorLine(const router::v1::RoutedMessage& message);

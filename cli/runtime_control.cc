@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "cli/route_commands.h"
 #include "cli/runtime_files.h"
 #include "cli/service_binaries.h"
 #include "cli/table.h"
@@ -29,6 +30,9 @@
 #include "common/service_runner.h"
 #include "common/status_macros.h"
 #include "common/subprocess.h"
+#include "edge/router/v1/router.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
 #include "nlohmann/json.hpp"
 
 namespace edge::cli {
@@ -386,6 +390,24 @@ int Down(const DownOptions& options, std::ostream& out, std::ostream& err) {
   return kExitOk;
 }
 
+namespace {
+
+// The router's view of the upstream link; nullopt when it does not answer within `timeout`.
+std::optional<router::v1::UpstreamLinkStats> RouterUpstreamLink(const std::string& target,
+                                                                absl::Duration timeout) {
+  auto stub =
+      router::v1::Router::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext call;
+  call.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  router::v1::EndpointStatsRequest request;
+  request.set_endpoint("$upstream");
+  router::v1::EndpointStatsResponse response;
+  if (!stub->EndpointStats(&call, request, &response).ok()) return std::nullopt;
+  return response.upstream();
+}
+
+}  // namespace
+
 int Status(const StatusOptions& options, std::ostream& out, std::ostream& err) {
   const std::filesystem::path& home = options.edge_home;
   const bool json = options.format == OutputFormat::kJson;
@@ -459,10 +481,29 @@ int Status(const StatusOptions& options, std::ostream& out, std::ostream& err) {
     });
   }
 
+  // The upstream link, as the router sees it (absent while the router does not answer).
+  std::optional<router::v1::UpstreamLinkStats> upstream;
+  for (const ServiceState& s : state->services) {
+    if (s.name == "router" && s.state == RunState::kRunning) {
+      upstream = RouterUpstreamLink(s.listen, options.health_timeout);
+    }
+  }
+
   if (json) {
+    nlohmann::json upstream_json = nullptr;
+    if (upstream.has_value()) {
+      std::string text;
+      google::protobuf::util::JsonPrintOptions print;
+      print.preserve_proto_field_names = true;
+      print.always_print_primitive_fields = true;
+      if (google::protobuf::util::MessageToJsonString(*upstream, &text, print).ok()) {
+        upstream_json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      }
+    }
     nlohmann::json doc = {
         {"edge_home", home.string()},
         {"running", true},
+        {"upstream", std::move(upstream_json)},
         {"supervisor",
          {{"pid", *supervisor},
           {"started_at", FormatTimestamp(state->started_at)},
@@ -475,6 +516,7 @@ int Status(const StatusOptions& options, std::ostream& out, std::ostream& err) {
     out << "the edge runtime is running (supervisor pid " << *supervisor << ", up "
         << FormatUptime(now - state->started_at) << ", EDGE_HOME " << home.string() << ")\n";
     out << table.Render();
+    if (upstream.has_value()) out << UpstreamLinkLine(*upstream, now) << "\n";
     if (!state->not_installed.empty()) {
       out << "not installed: " << absl::StrJoin(state->not_installed, ", ") << "\n";
     }

@@ -62,6 +62,8 @@ struct StatusOptions {
   OutputFormat format = OutputFormat::kTable;
   absl::Duration health_timeout = absl::Seconds(1);  // per service
 };
+// Each service's state and health; then, while edge-router answers, the upstream link's line
+// (UpstreamLinkLine in route_commands.h; `upstream` in JSON, null when the router does not answer).
 int Status(const StatusOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace edge::cli

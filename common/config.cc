@@ -2,12 +2,15 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/sas.h"
 #include "common/status_macros.h"
 #include "toml++/toml.h"
 
@@ -164,6 +167,10 @@ std::string Config::DefaultText() {
 id = "edge-device"
 # The name clients use as GatewayHostName and that the hub's certificate names.
 hostname = "localhost"
+# The edge device's identity upstream (IoT Hub or a parent edge), as IoT Hub gives it:
+# "HostName=…;DeviceId=…;SharedAccessKey=…[;GatewayHostName=parent]". Empty: no upstream link;
+# messages routed to $upstream stay queued. The link's own keys are in [router] (upstream_*).
+connection_string = ""
 
 [store]
 # "unix" listens on $EDGE_HOME/run/store.sock; also "unix:/path" or "127.0.0.1:port".
@@ -195,6 +202,20 @@ priority_max_passed_over = 10
 replay_window_seconds = 10
 delivery_retry_initial_seconds = 1
 delivery_retry_max_seconds = 60
+# The upstream link (when [device] connection_string is set): the upstream's MQTT port; TLS unless
+# upstream_plain (tests, loopback); the CA its certificate must chain to ("" = the system's); an
+# X.509 client certificate instead of the connection string's SharedAccessKey; keep-alive; how long
+# a SAS token lives (renewed at 80%); the pause after a failed connection, doubling, with jitter.
+upstream_port = 8883
+upstream_plain = false
+upstream_ca_file = ""
+# upstream_cert_file = "/path/to/edge-device.pem"
+# upstream_key_file = "/path/to/edge-device.key.pem"
+upstream_keep_alive_seconds = 60
+upstream_sas_lifetime_seconds = 3600
+upstream_retry_initial_seconds = 1
+upstream_retry_max_seconds = 60
+upstream_connect_timeout_seconds = 10
 # Prometheus text over HTTP on this port (0: off; always available through `edgectl metrics`).
 metrics_port = 0
 
@@ -239,9 +260,50 @@ absl::StatusOr<DeviceConfig> DeviceConfig::FromConfig(const Config& config) {
   DeviceConfig device;
   ASSIGN_OR_RETURN(device.id, section.GetString("id", "edge-device"));
   ASSIGN_OR_RETURN(device.hostname, section.GetString("hostname", "localhost"));
+  ASSIGN_OR_RETURN(std::string connection_string, section.GetString("connection_string", ""));
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
   if (device.id.empty()) return absl::InvalidArgumentError("device.id: must not be empty");
+  if (!connection_string.empty()) {
+    absl::StatusOr<DeviceConnectionString> upstream =
+        ParseDeviceConnectionString(connection_string);
+    if (!upstream.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("device.connection_string: ", upstream.status().message()));
+    }
+    if (upstream->device_id != device.id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("device.connection_string: DeviceId \"", upstream->device_id,
+                       "\" is not this device (device.id \"", device.id, "\")"));
+    }
+    device.upstream = std::move(*upstream);
+  }
   return device;
+}
+
+absl::StatusOr<DeviceConnectionString> ParseDeviceConnectionString(absl::string_view text) {
+  ASSIGN_OR_RETURN(auto fields, ParseConnectionString(text));
+  DeviceConnectionString parsed;
+  const std::map<std::string, std::string*> known = {
+      {"HostName", &parsed.host_name},
+      {"DeviceId", &parsed.device_id},
+      {"SharedAccessKey", &parsed.shared_access_key},
+      {"GatewayHostName", &parsed.gateway_host_name}};
+  for (auto& [key, value] : fields) {
+    auto field = known.find(key);
+    if (field == known.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("connection string key ", key,
+                       " is not one of HostName, DeviceId, SharedAccessKey, GatewayHostName"));
+    }
+    *field->second = std::move(value);
+  }
+  if (parsed.host_name.empty()) {
+    return absl::InvalidArgumentError("connection string has no HostName");
+  }
+  if (parsed.device_id.empty()) {
+    return absl::InvalidArgumentError("connection string has no DeviceId");
+  }
+  return parsed;
 }
 
 }  // namespace edge

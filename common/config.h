@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -81,10 +82,32 @@ class Config {
   std::shared_ptr<const toml::table> root_;
 };
 
+// The fields of an IoT Hub device connection string
+// (`HostName=…;DeviceId=…;SharedAccessKey=…[;GatewayHostName=…]`, docs/iothub-surface.md §1): who
+// the edge device is upstream and where that is.
+struct DeviceConnectionString {
+  std::string host_name;          // HostName: the IoT hub; the SAS resource and username name it
+  std::string device_id;          // DeviceId
+  std::string shared_access_key;  // SharedAccessKey; empty for an X.509 identity
+  // GatewayHostName: a parent edge hub to connect to instead of HostName (nested edge); empty:
+  // connect to HostName.
+  std::string gateway_host_name;
+};
+
+// Parses `Key=value;…` (split at the first `=` of each part, as SDKs do). INVALID_ARGUMENT, with a
+// message naming the problem, for an empty part, a part without `=`, a key given twice, an unknown
+// key (only HostName, DeviceId, SharedAccessKey, GatewayHostName: a ModuleId would make it a
+// module's, not the edge device's), or a missing or empty HostName or DeviceId. The key is not
+// checked here (see ValidateSymmetricKey in common/sas.h).
+absl::StatusOr<DeviceConnectionString> ParseDeviceConnectionString(absl::string_view text);
+
 // [device]: who this edge device is. Read by every service.
 struct DeviceConfig {
   std::string id;        // device_id: the edge device identity; modules are `{id}/{module}`
   std::string hostname;  // the name clients use as GatewayHostName
+  // connection_string: the edge device's identity upstream; absent (the default, "") when the
+  // device has no upstream. Its DeviceId must be `id`.
+  std::optional<DeviceConnectionString> upstream;
 
   static absl::StatusOr<DeviceConfig> FromConfig(const Config& config);
 };

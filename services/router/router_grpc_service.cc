@@ -19,6 +19,30 @@
 namespace edge::router {
 namespace {
 
+int64_t UnixMillisOrZero(absl::Time t) {
+  return t == absl::InfinitePast() ? 0 : absl::ToUnixMillis(t);
+}
+
+void FillUpstreamStats(const UpstreamLinkStatus& link, v1::UpstreamLinkStats* stats) {
+  stats->set_configured(link.configured);
+  if (!link.configured) return;
+  stats->set_online(link.online);
+  stats->set_since_unix_ms(UnixMillisOrZero(link.since));
+  stats->set_last_error(link.last_error);
+  stats->set_last_error_unix_ms(UnixMillisOrZero(link.last_error_at));
+  stats->set_address(link.address);
+  stats->set_device_id(link.device_id);
+  stats->set_authentication(link.authentication);
+  stats->set_transport(link.transport);
+  stats->set_token_expires_unix_ms(UnixMillisOrZero(link.token_expires));
+  stats->set_connects(link.connects);
+  stats->set_connect_failures(link.connect_failures);
+  stats->set_published(link.published);
+  stats->set_acked(link.acked);
+  stats->set_rejected(link.rejected);
+  stats->set_in_flight(link.in_flight);
+}
+
 // Failures a later attempt may not see: the store restarting, slow, full or briefly broken.
 bool IsTransient(grpc::StatusCode code) {
   switch (code) {
@@ -490,7 +514,8 @@ class MonitorStream final : public grpc::ServerWriteReactor<v1::MonitorResponse>
 RouterGrpcService::RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id,
                                      RetryPolicy retry, ActiveRoutes* routes,
                                      RouterMetrics* metrics, HubLink* hub,
-                                     DeliveryManager* delivery, RoutedMessageMonitor* monitor)
+                                     DeliveryManager* delivery, RoutedMessageMonitor* monitor,
+                                     const UpstreamSink* upstream)
     : store_stub_(store::v1::MessageStore::NewStub(store)),
       twin_stub_(store::v1::TwinStore::NewStub(store)),
       twin_id_(std::move(twin_id)),
@@ -499,7 +524,8 @@ RouterGrpcService::RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::
       metrics_(metrics),
       hub_(hub),
       delivery_(delivery),
-      monitor_(monitor) {}
+      monitor_(monitor),
+      upstream_(upstream) {}
 
 RouterGrpcService::~RouterGrpcService() = default;
 
@@ -558,6 +584,7 @@ grpc::ServerUnaryReactor* RouterGrpcService::EndpointStats(grpc::CallbackServerC
           stats->set_rejected(it->second.rejected);
           stats->set_in_flight(it->second.in_flight);
         }
+        FillUpstreamStats(upstream_->LinkStatus(), response->mutable_upstream());
         reactor->Finish(grpc::Status::OK);
       });
   return reactor;

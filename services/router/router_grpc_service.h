@@ -49,10 +49,12 @@ class RouterGrpcService final : public v1::Router::CallbackService {
   // `twin_id` is `<device>/$edgeHub`; `retry` paces store appends retried after a transient
   // failure.
   // `hub` receives what Attach streams say and carries deliveries to them; `delivery` reports
-  // what its executors are doing; `monitor` gets every committed batch.
+  // what its executors are doing; `monitor` gets every committed batch; `upstream` says how the
+  // upstream link is (EndpointStats).
   RouterGrpcService(std::shared_ptr<grpc::Channel> store, std::string twin_id, RetryPolicy retry,
                     ActiveRoutes* routes, RouterMetrics* metrics, HubLink* hub,
-                    DeliveryManager* delivery, RoutedMessageMonitor* monitor);
+                    DeliveryManager* delivery, RoutedMessageMonitor* monitor,
+                    const UpstreamSink* upstream);
   ~RouterGrpcService() override;
 
   grpc::ServerBidiReactor<v1::IngestRequest, v1::IngestResponse>* Ingest(
@@ -97,6 +99,7 @@ class RouterGrpcService final : public v1::Router::CallbackService {
   HubLink* const hub_;
   DeliveryManager* const delivery_;
   RoutedMessageMonitor* const monitor_;
+  const UpstreamSink* const upstream_;
 
   absl::Mutex streams_mu_;
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(streams_mu_);

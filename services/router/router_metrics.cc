@@ -47,6 +47,36 @@ RouterMetrics::RouterMetrics(MetricsRegistry* registry)
       rejected_deliveries(registry->AddCounter(
           "edge_router_rejected_deliveries_total",
           "Queue entries their endpoint refused for good: dropped (logged at warn).")),
+      upstream_connected(
+          registry->AddGauge("edge_router_upstream_connected",
+                             "1 while the upstream link is connected (CONNACK accepted), else 0.")),
+      upstream_connects(registry->AddCounter("edge_router_upstream_connects_total",
+                                             "Upstream connections the upstream accepted.")),
+      upstream_connect_failures(registry->AddCounter(
+          "edge_router_upstream_connect_failures_total",
+          "Upstream connection attempts that failed (network, TLS, CONNACK refused; logged at "
+          "warn, retried with backoff).")),
+      upstream_disconnects(registry->AddCounter(
+          "edge_router_upstream_disconnects_total",
+          "Upstream connections lost or closed (SAS token renewals included).")),
+      upstream_token_renewals(registry->AddCounter(
+          "edge_router_upstream_token_renewals_total",
+          "Upstream reconnections made to present a fresh SAS token before the old one "
+          "expired.")),
+      upstream_published(registry->AddCounter("edge_router_upstream_published_total",
+                                              "QoS 1 publishes handed to the upstream link.")),
+      upstream_acked(registry->AddCounter("edge_router_upstream_acked_total",
+                                          "Upstream publishes acknowledged (PUBACK).")),
+      upstream_rejected(registry->AddCounter(
+          "edge_router_upstream_rejected_total",
+          "Messages the upstream link refused for good (larger than 256 KiB): dropped, logged "
+          "at warn.")),
+      upstream_unacked(registry->AddCounter(
+          "edge_router_upstream_unacked_total",
+          "Upstream publishes failed as transient because the connection ended before their "
+          "PUBACK (sent again; the upstream may see duplicates).")),
+      upstream_in_flight(registry->AddGauge("edge_router_upstream_in_flight",
+                                            "Upstream publishes waiting for their PUBACK.")),
       monitor_streams(
           registry->AddGauge("edge_router_monitor_streams", "Monitor streams open now.")),
       monitor_dropped_messages(registry->AddCounter(

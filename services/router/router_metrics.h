@@ -35,6 +35,18 @@ struct RouterMetrics {
   Counter& delivery_failures;    // transient failures: rewound and retried after a pause
   Counter& rejected_deliveries;  // refused for good by the endpoint: dropped (logged at warn)
 
+  // The upstream link (upstream_link.h).
+  Gauge& upstream_connected;           // 1 while the link is connected (CONNACK accepted)
+  Counter& upstream_connects;          // connections accepted by the upstream
+  Counter& upstream_connect_failures;  // attempts that failed: network, TLS, CONNACK refused
+  Counter& upstream_disconnects;       // connections lost or closed (token renewals included)
+  Counter& upstream_token_renewals;    // reconnections made to present a fresh SAS token
+  Counter& upstream_published;         // QoS 1 publishes handed to the connection
+  Counter& upstream_acked;             // publishes the upstream acknowledged (PUBACK)
+  Counter& upstream_rejected;          // messages refused for good (too large): dropped
+  Counter& upstream_unacked;           // publishes failed as transient when the link dropped
+  Gauge& upstream_in_flight;           // publishes waiting for their PUBACK
+
   // Monitor.
   Gauge& monitor_streams;             // Monitor streams open now
   Counter& monitor_dropped_messages;  // not sent to a Monitor stream whose buffer was full

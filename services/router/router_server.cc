@@ -57,6 +57,7 @@ absl::StatusOr<RouterOptions> RouterOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(options.shutdown_grace, section.GetSeconds("shutdown_grace_seconds",
                                                               absl::Seconds(5), absl::Seconds(0)));
   ASSIGN_OR_RETURN(options.metrics_http, MetricsHttpOptionsFromSection(section));
+  ASSIGN_OR_RETURN(options.upstream, UpstreamLinkOptions::FromConfig(options.device, section));
   RETURN_IF_ERROR(section.CheckNoUnknownKeys());
   return options;
 }
@@ -74,23 +75,35 @@ absl::Status RunRouter(const ServiceContext& context) {
   RouterMetrics metrics(&metrics_registry);
   ActiveRoutes routes(&metrics);
   HubLink hub;
-  // The upstream link is its own issue: until then `$upstream` queues wait for their TTL.
-  NoUpstreamLinkSink upstream;
-  DeliveryManager delivery(store, &hub, &upstream, options.delivery, &metrics);
+  // Without a connection string `$upstream` queues wait for their TTL.
+  NoUpstreamLinkSink no_upstream;
+  std::unique_ptr<UpstreamLink> link;
+  UpstreamSink* upstream = &no_upstream;
+  if (options.upstream.has_value()) {
+    link = std::make_unique<UpstreamLink>(*options.upstream, &metrics);
+    upstream = link.get();
+    spdlog::info("upstream link to {}:{} as {}", options.upstream->host, options.upstream->port,
+                 options.upstream->device_id);
+  } else {
+    spdlog::info("no upstream link: [device] connection_string is empty");
+  }
+  DeliveryManager delivery(store, &hub, upstream, options.delivery, &metrics);
   RoutedMessageMonitor monitor(&metrics);
   RouterGrpcService service(store, twin_id, options.store_retry, &routes, &metrics, &hub, &delivery,
-                            &monitor);
+                            &monitor, upstream);
   DesiredFollower follower(store, twin_id, options.store_retry, &routes, &metrics);
   ServiceRunner runner("router", options.listen, options.shutdown_grace);
   runner.SetMetrics(&metrics_registry, options.metrics_http);
   RETURN_IF_ERROR(runner.Start({&service}));
   follower.Start();
+  if (link != nullptr) link->Start();
   delivery.Start();
   runner.WaitForTermination();
   service.EndStreams();
   hub.Interrupt();
-  upstream.Interrupt();
+  upstream->Interrupt();
   delivery.Stop();
+  if (link != nullptr) link->Stop();
   runner.Shutdown();
   return absl::OkStatus();
 }

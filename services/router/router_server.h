@@ -9,6 +9,7 @@
 #include "common/retry_backoff.h"
 #include "common/service_runner.h"
 #include "services/router/delivery.h"
+#include "services/router/upstream_link.h"
 
 namespace edge::router {
 
@@ -24,12 +25,15 @@ struct RouterOptions {
   DeliveryOptions delivery;
   absl::Duration shutdown_grace = absl::Seconds(5);
   MetricsHttpOptions metrics_http;  // metrics_port, metrics_address (see service_runner.h)
+  // The upstream link: [device] connection_string and [router] upstream_*; nullopt without a
+  // connection string (`$upstream` then gets NoUpstreamLinkSink).
+  std::optional<UpstreamLinkOptions> upstream;
 
   // [device], [store] listen and [router]: listen, store_retry_initial_seconds,
   // store_retry_max_seconds, delivery_window, replay_window_seconds,
   // delivery_retry_initial_seconds, delivery_retry_max_seconds, priority_max_passed_over,
-  // shutdown_grace_seconds,
-  // metrics_port, metrics_address. INVALID_ARGUMENT naming the key for a bad or unknown one.
+  // shutdown_grace_seconds, metrics_port, metrics_address, upstream_* (UpstreamLinkOptions).
+  // INVALID_ARGUMENT naming the key for a bad or unknown one.
   static absl::StatusOr<RouterOptions> FromConfig(const Config& config,
                                                   const std::filesystem::path& edge_home);
 };

@@ -1,5 +1,6 @@
 // `$upstream` delivery through the UpstreamSink seam: the router's DeliveryManager in process with
-// the real edge-store, and a scripted upstream link (the test double of the MQTT link to come).
+// the real edge-store, and a scripted upstream link (the test double of UpstreamLink; the real link
+// against a real broker is upstream_link_test.cc).
 #include <algorithm>
 #include <deque>
 #include <functional>

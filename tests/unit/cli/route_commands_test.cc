@@ -69,5 +69,32 @@ TEST(RouteTestMessageTest, MalformedInputIsRefusedSayingWhy) {
   }
 }
 
+TEST(UpstreamLinkLineTest, SaysWhetherTheLinkIsUpAndSinceWhen) {
+  const absl::Time now = absl::FromUnixSeconds(1700000000);
+  router::v1::UpstreamLinkStats link;
+  EXPECT_EQ(UpstreamLinkLine(link, now),
+            "upstream link: not configured ([device] connection_string is empty)");
+
+  link.set_configured(true);
+  link.set_address("hub.example:8883");
+  link.set_device_id("edge-1");
+  link.set_transport("tls");
+  link.set_authentication("sas");
+  link.set_online(true);
+  link.set_since_unix_ms(absl::ToUnixMillis(now - absl::Minutes(5)));
+  link.set_acked(120);
+  link.set_in_flight(3);
+  EXPECT_EQ(UpstreamLinkLine(link, now),
+            "upstream link: online for 5 minutes (hub.example:8883 as edge-1, tls, sas); 120 "
+            "acked, 0 rejected, 3 in flight");
+
+  link.set_online(false);
+  link.set_since_unix_ms(absl::ToUnixMillis(now - absl::Seconds(10)));
+  link.set_last_error("CONNACK refused: Connection Refused: not authorised.");
+  EXPECT_EQ(UpstreamLinkLine(link, now),
+            "upstream link: offline for 10 seconds (hub.example:8883 as edge-1, tls, sas): "
+            "CONNACK refused: Connection Refused: not authorised.");
+}
+
 }  // namespace
 }  // namespace edge::cli

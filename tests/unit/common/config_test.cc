@@ -1,5 +1,9 @@
 #include "common/config.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -95,6 +99,48 @@ TEST(DeviceConfigTest, EmptyIdIsRejected) {
   absl::StatusOr<DeviceConfig> device =
       DeviceConfig::FromConfig(*Config::Parse("[device]\nid = \"\"\n"));
   EXPECT_THAT(Message(device.status()), HasSubstr("device.id"));
+}
+
+TEST(DeviceConfigTest, NoConnectionStringMeansNoUpstream) {
+  absl::StatusOr<DeviceConfig> device = DeviceConfig::FromConfig(*Config::Parse(""));
+  ASSERT_TRUE(device.ok()) << device.status();
+  EXPECT_FALSE(device->upstream.has_value());
+}
+
+TEST(DeviceConfigTest, ConnectionStringIsParsed) {
+  absl::StatusOr<DeviceConfig> device = DeviceConfig::FromConfig(*Config::Parse(
+      "[device]\nid = \"edge-1\"\nconnection_string = "
+      "\"HostName=hub.example;DeviceId=edge-1;SharedAccessKey=a2V5=;GatewayHostName=parent\"\n"));
+  ASSERT_TRUE(device.ok()) << device.status();
+  ASSERT_TRUE(device->upstream.has_value());
+  EXPECT_EQ(device->upstream->host_name, "hub.example");
+  EXPECT_EQ(device->upstream->device_id, "edge-1");
+  EXPECT_EQ(device->upstream->shared_access_key, "a2V5=");  // `=` inside a value is kept
+  EXPECT_EQ(device->upstream->gateway_host_name, "parent");
+}
+
+TEST(DeviceConfigTest, ConnectionStringOfAnotherDeviceIsRejected) {
+  absl::StatusOr<DeviceConfig> device = DeviceConfig::FromConfig(*Config::Parse(
+      "[device]\nid = \"edge-1\"\nconnection_string = \"HostName=h;DeviceId=edge-2\"\n"));
+  EXPECT_EQ(device.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(device.status()), HasSubstr("device.connection_string"));
+  EXPECT_THAT(Message(device.status()), HasSubstr("edge-2"));
+}
+
+TEST(DeviceConnectionStringTest, MalformedStringsAreRejectedWithTheReason) {
+  for (const auto& [text, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"DeviceId=d", "no HostName"},
+           {"HostName=h", "no DeviceId"},
+           {"HostName=h;DeviceId=", "no DeviceId"},
+           {"HostName=h;;DeviceId=d", "is not Key=value"},
+           {"HostName=h;DeviceId", "is not Key=value"},
+           {"HostName=h;HostName=i;DeviceId=d", "given twice"},
+           {"HostName=h;DeviceId=d;ModuleId=m", "ModuleId is not one of"},
+       }) {
+    absl::StatusOr<DeviceConnectionString> parsed = ParseDeviceConnectionString(text);
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(Message(parsed.status()), HasSubstr(reason)) << text;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // RetryBackoff: the delays between attempts at a call that failed transiently (a store call, a
 // watch that ended) — `initial`, then doubling up to `max` — until Reset after a success. Pure
-// arithmetic, no clock.
+// arithmetic, no clock; WithJitter spreads a delay for reconnections of many clients.
 //
 // Example:
 //   RetryBackoff backoff({.initial = absl::Milliseconds(50), .max = absl::Seconds(5)});
@@ -19,6 +19,11 @@ struct RetryPolicy {
   absl::Duration initial = absl::Milliseconds(50);
   absl::Duration max = absl::Seconds(5);
 };
+
+// `delay` scaled by a random factor in [1 - spread, 1]: clients cut off together (a hub or an
+// upstream that restarted) then do not all come back in the same instant. `spread` in [0, 1].
+// Thread-safe.
+absl::Duration WithJitter(absl::Duration delay, double spread);
 
 // Not thread-safe: one per retrying loop or stream.
 class RetryBackoff {

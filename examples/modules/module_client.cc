@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
-#include <random>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -34,11 +33,9 @@ constexpr char kTwinResponsePrefix[] = "$iothub/twin/res/";
 constexpr char kDesiredPatchPrefix[] = "$iothub/twin/PATCH/properties/desired/";
 constexpr char kMethodPrefix[] = "$iothub/methods/POST/";
 
-// `delay` ± 20 %, so that modules restarted together do not reconnect in step.
-absl::Duration WithJitter(absl::Duration delay) {
-  static std::mt19937 random{std::random_device{}()};
-  return delay * std::uniform_real_distribution<double>(0.8, 1.2)(random);
-}
+// Each pause somewhere in [70 %, 100 %] of the backoff, so that modules restarted together do not
+// reconnect in step.
+constexpr double kJitterSpread = 0.3;
 
 // The value of `key` in a `?k=v&k=v` query at the end of `topic`; "" when absent.
 std::string QueryValue(absl::string_view topic, absl::string_view key) {
@@ -178,7 +175,7 @@ void ModuleClient::Run(const std::atomic<bool>& stop,
         socket_open = true;
         connected_since = now;
       } else {
-        const absl::Duration delay = WithJitter(backoff.Next());
+        const absl::Duration delay = WithJitter(backoff.Next(), kJitterSpread);
         spdlog::warn("{}; trying again in {}", std::string(status.message()),
                      absl::FormatDuration(delay));
         retry_at = now + delay;
@@ -197,7 +194,7 @@ void ModuleClient::Run(const std::atomic<bool>& stop,
         socket_open = false;
         twin_get_rid_.clear();
         if (now - connected_since >= kStableConnection) backoff.Reset();
-        const absl::Duration delay = WithJitter(backoff.Next());
+        const absl::Duration delay = WithJitter(backoff.Next(), kJitterSpread);
         if (!refused_) {
           spdlog::warn("connection to the hub lost ({}); reconnecting in {}",
                        mosquitto_strerror(rc), absl::FormatDuration(delay));

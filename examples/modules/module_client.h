@@ -8,7 +8,8 @@
 // subscribes, asks for the twin, dispatches what arrives to the handlers and calls `on_tick` after
 // each wait for traffic, all on the caller's thread; the handlers and `on_tick` may call
 // `SendOutput` and `ReportProperties`. When the connection drops (the hub restarts) it connects
-// again after 0.5 s, doubling up to 30 s, each wait with ±20 % jitter, and reset after a session
+// again after 0.5 s, doubling up to 30 s, each wait shortened by up to 30 % at random, and reset
+// after a session
 // that lasted; every connection uses a fresh token, asks for the twin again (desired properties
 // may have changed meanwhile) and reconnects before the token expires.
 //

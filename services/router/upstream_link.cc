@@ -6,7 +6,6 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <random>
 #include <utility>
 #include <vector>
 
@@ -32,13 +31,8 @@ absl::Status CheckReadable(const std::string& path, absl::string_view key) {
   return absl::OkStatus();
 }
 
-// `delay` with equal jitter: somewhere in [delay/2, delay], so that many edge devices cut off
-// together do not reconnect in step.
-absl::Duration WithJitter(absl::Duration delay) {
-  thread_local std::mt19937_64 random(std::random_device{}());
-  std::uniform_real_distribution<double> half(0.5, 1.0);
-  return delay * half(random);
-}
+// Equal jitter: each pause somewhere in [delay/2, delay].
+constexpr double kJitterSpread = 0.5;
 
 std::string LibraryError(int rc) {
   if (rc == MOSQ_ERR_ERRNO) return std::strerror(errno);
@@ -328,7 +322,7 @@ void UpstreamLink::Run() {
     if (ended == Ended::kStopped) return;
     if (ended == Ended::kRenew) continue;  // at once, with the fresh token
     if (reached_online) backoff.Reset();
-    const absl::Duration delay = WithJitter(backoff.Next());
+    const absl::Duration delay = WithJitter(backoff.Next(), kJitterSpread);
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
     if (stopping_) return;

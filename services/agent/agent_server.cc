@@ -58,8 +58,13 @@ absl::StatusOr<AgentOptions> AgentOptions::FromConfig(const Config& config,
   ASSIGN_OR_RETURN(int64_t hub_port, config.Section("hub").GetInt("sas_port", 8883, 0, 65535));
   std::string gateway = options.device.hostname;
   if (hub_port != 8883 && hub_port != 0) absl::StrAppend(&gateway, ":", hub_port);
-  // No cloud connection is configured yet: the hub's host name stands for IoT Hub's too.
-  options.reconciler.hub_endpoint = {.iothub_hostname = options.device.hostname,
+  // IoT Hub's host is the upstream's (`[device] connection_string`); without one, the hub's own
+  // host name stands for it (SDKs ignore it when GatewayHostName is set, the hub ignores a SAS
+  // resource's host).
+  const std::string iothub_hostname = options.device.upstream.has_value()
+                                          ? options.device.upstream->host_name
+                                          : options.device.hostname;
+  options.reconciler.hub_endpoint = {.iothub_hostname = iothub_hostname,
                                      .gateway_hostname = gateway,
                                      .ca_certificate_file = (edge_home / module_ca).string()};
   ReconcilerOptions& reconciler = options.reconciler;

@@ -36,7 +36,8 @@ struct AgentOptions {
   // [device], [store] listen and [agent]: listen, modules_dir (relative to `edge_home`; default
   // data/modules), shutdown_grace_seconds, metrics_port, metrics_address,
   // module_ca_certificate (relative to `edge_home`; default certs/ca.pem), the reconciler's keys
-  // above. INVALID_ARGUMENT naming the key for a bad or unknown one.
+  // above; the modules' hub endpoint from `[device]` (connection_string's HostName, hostname) and
+  // `[hub] sas_port`. INVALID_ARGUMENT naming the key for a bad or unknown one.
   static absl::StatusOr<AgentOptions> FromConfig(const Config& config,
                                                  const std::filesystem::path& edge_home);
 };

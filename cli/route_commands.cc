@@ -221,7 +221,9 @@ int Monitor(const CommandContext& context, const MonitorFlags& flags) {
                    << " messages not shown: this monitor reads slower than the router routes"
                    << std::endl;
     } else {
-      *context.out << MonitorLine(response.message()) << std::endl;
+      *context.out << (flags.brief ? BriefMonitorLine(response.message())
+                                   : MonitorLine(response.message()))
+                   << std::endl;
     }
     if (response.has_message() && flags.count > 0 && ++seen >= flags.count) {
       call.TryCancel();
@@ -271,6 +273,32 @@ std::string MonitorLine(const router::v1::RoutedMessage& message) {
   if (!properties.empty()) absl::StrAppend(&line, " {", absl::StrJoin(properties, " "), "}");
   absl::StrAppend(&line, " ", message.body_size(), " B \"", absl::CEscape(message.body_preview()),
                   message.body_size() > message.body_preview().size() ? "..." : "", "\"");
+  return line;
+}
+
+std::string BriefMonitorLine(const router::v1::RoutedMessage& message) {
+  std::string line = absl::FormatTime("%H:%M:%E3S", absl::FromUnixMillis(message.routed_unix_ms()),
+                                      absl::UTCTimeZone());
+  const common::v1::Source& source = message.source();
+  absl::StrAppend(&line, " ", source.device_id(), source.module_id().empty() ? "" : "/",
+                  source.module_id(), source.output_name().empty() ? "" : ":", source.output_name(),
+                  " ->");
+  for (int i = 0; i < message.destinations_size(); ++i) {
+    absl::StrAppend(&line, i == 0 ? " " : ", ", message.destinations(i).endpoint());
+  }
+  absl::StrAppend(&line, " [", absl::StrJoin(message.routes(), ", "), "]");
+  std::vector<std::string> properties;
+  for (const auto& [key, value] : message.application_properties()) {
+    properties.push_back(absl::StrCat(key, "=", value));
+  }
+  std::sort(properties.begin(), properties.end());
+  if (!properties.empty()) absl::StrAppend(&line, " ", absl::StrJoin(properties, " "));
+  const std::string& body = message.body_preview();
+  const bool printable = std::all_of(body.begin(), body.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;  // UTF-8 bytes included
+  });
+  absl::StrAppend(&line, " ", printable ? body : absl::CEscape(body),
+                  message.body_size() > body.size() ? "..." : "");
   return line;
 }
 
@@ -340,6 +368,9 @@ void AddRouteCommands(CLI::App& app, Action* action) {
       ->check(CLI::PositiveNumber);
   monitor->add_option("--timeout", monitor_flags->timeout_seconds, "stop after S seconds")
       ->check(CLI::PositiveNumber);
+  monitor->add_flag("--brief", monitor_flags->brief,
+                    "shorter lines: time of day, source, destinations, routes, application "
+                    "properties and the body");
   monitor->callback([monitor_flags, action] {
     *action = [monitor_flags](const CommandContext& c) { return Monitor(c, *monitor_flags); };
   });

@@ -60,6 +60,7 @@ struct MonitorFlags {
   std::string endpoint;        // only messages routed to it; empty: all
   int count = 0;               // stop after this many messages; 0: never
   double timeout_seconds = 0;  // stop after this long; 0: never
+  bool brief = false;          // BriefMonitorLine: for a person watching
 };
 
 // "upstream link: online for 5 minutes (127.0.0.1:8883 as edge-1, tls, sas); 120 acked, 0
@@ -67,8 +68,15 @@ struct MonitorFlags {
 // "upstream link: not configured ([device] connection_string is empty)". No trailing newline.
 std::string UpstreamLinkLine(const router::v1::UpstreamLinkStats& link, absl::Time now);
 
-// One line of `edgectl monitor` for a routed message (no trailing newline).
+// One line of `edgectl monitor` for a routed message (no trailing newline): UTC time, source
+// identity and path, destinations, [routes], {every property}, size and the escaped body preview.
 std::string MonitorLine(const router::v1::RoutedMessage& message);
+
+// `edgectl monitor --brief`: time of day (UTC), source identity and output, destinations,
+// [routes], application properties and the body preview as it is (escaped only when it is not
+// printable text), e.g.
+//   17:49:17.263 edge-device/tempSensor:temperatureOutput -> $upstream [toCloud] {"t":21.5}
+std::string BriefMonitorLine(const router::v1::RoutedMessage& message);
 
 // The message `edgectl route test` sends. When a body is given and --sys sets neither
 // contentType nor contentEncoding, they default to application/json and utf-8 so that `$body`

@@ -71,8 +71,8 @@ else
 fi
 note "tempSensor -> filter (sensorToFilter); filter's alerts -> \$upstream (alertsToUpstream);" \
   "readings above 90 C also -> \$upstream at priority 0 (hotReadingsToUpstream, a WHERE on the body)"
-monitor_args=()
-[[ $seconds != 0 ]] && monitor_args=(--timeout "$seconds")
+monitor_args=(--brief)
+[[ $seconds != 0 ]] && monitor_args+=(--timeout "$seconds")
 trap 'true' INT  # Ctrl-C ends the tail (edgectl monitor gets it too); the script goes on
 edgectl monitor "${monitor_args[@]}" || true
 trap - INT

@@ -253,7 +253,7 @@ TEST_F(DemoTest, DemoSecondsEndsTheDemoAndLeavesNoProcess) {
   const std::string output = DemoOutput();
   EXPECT_THAT(output, HasSubstr("for 3s"));
   EXPECT_THAT(output, HasSubstr("filter      running"));
-  EXPECT_THAT(output, HasSubstr("tempSensor/outputs/temperatureOutput"));
+  EXPECT_THAT(output, HasSubstr("edge-device/tempSensor:temperatureOutput -> "));
   EXPECT_THAT(output, HasSubstr("status 200"));  // the reset method's answer
   EXPECT_THAT(output, HasSubstr("no process is left running"));
   EXPECT_THAT(ProcessesNaming(home_.string()), IsEmpty());

@@ -1,5 +1,7 @@
 #include "cli/route_commands.h"
 
+#include <string>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -94,6 +96,35 @@ TEST(UpstreamLinkLineTest, SaysWhetherTheLinkIsUpAndSinceWhen) {
   EXPECT_EQ(UpstreamLinkLine(link, now),
             "upstream link: offline for 10 seconds (hub.example:8883 as edge-1, tls, sas): "
             "CONNACK refused: Connection Refused: not authorised.");
+}
+
+router::v1::RoutedMessage FilterAlert(const std::string& body, int64_t body_size) {
+  router::v1::RoutedMessage message;
+  message.set_routed_unix_ms(1'800'000'000'123);  // 2027-01-15T08:00:00.123Z
+  message.mutable_source()->set_device_id("edge-device");
+  message.mutable_source()->set_module_id("filter");
+  message.mutable_source()->set_output_name("alert");
+  message.set_source_path("/messages/modules/filter/outputs/alert/");
+  message.add_destinations()->set_endpoint("$upstream");
+  message.add_routes("alertsToUpstream");
+  (*message.mutable_system_properties())["contentType"] = "application/json";
+  (*message.mutable_application_properties())["MessageType"] = "Alert";
+  message.set_body_preview(body);
+  message.set_body_size(body_size);
+  return message;
+}
+
+TEST(BriefMonitorLineTest, TimeSourceDestinationsRoutesApplicationPropertiesAndTheBody) {
+  const std::string body = R"({"t":"21 °C"})";
+  EXPECT_EQ(BriefMonitorLine(FilterAlert(body, static_cast<int64_t>(body.size()))),
+            R"(08:00:00.123 edge-device/filter:alert -> $upstream [alertsToUpstream] )"
+            R"(MessageType=Alert {"t":"21 °C"})");
+}
+
+TEST(BriefMonitorLineTest, ACutPreviewEndsWithDotsAndBinaryIsEscaped) {
+  EXPECT_THAT(BriefMonitorLine(FilterAlert("{\"t\":", 300)), ::testing::EndsWith(R"({"t":...)"));
+  EXPECT_THAT(BriefMonitorLine(FilterAlert(std::string("a\0\n", 3), 3)),
+              ::testing::EndsWith(R"(a\000\n)"));
 }
 
 }  // namespace

@@ -27,11 +27,13 @@
 #include "tests/support/processes.h"
 #include "tests/support/run_to_exit.h"
 #include "tests/support/runtime_home.h"
+#include "tests/support/service_process.h"
 #include "tests/support/wait_until.h"
 
 namespace edge {
 namespace {
 
+using ::edge::testing::BinDir;
 using ::edge::testing::Finished;
 using ::edge::testing::MakeRuntimeHome;
 using ::edge::testing::ProcessesNaming;
@@ -52,9 +54,7 @@ class DemoTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    const char* bin_dir = std::getenv("EDGE_BIN_DIR");
-    ASSERT_NE(bin_dir, nullptr) << "run through ctest, which sets EDGE_BIN_DIR";
-    bin_dir_ = bin_dir;
+    bin_dir_ = BinDir();
     home_ = MakeRuntimeHome("edge-demo").path;
     ASSERT_FALSE(home_.empty());
   }

@@ -1,6 +1,7 @@
 // `make demo` as a test: scripts/demo.sh runs as a user runs it (its own EDGE_HOME with loopback
-// ports), and while its live tail runs the test checks, through edgectl, what the demo claims: the
-// sample modules run, readings flow sensor → filter, an alert reaches the `$upstream` queue, a
+// ports, a stand-in upstream broker), and while its live tail runs the test checks, through
+// edgectl, what the demo claims: the sample modules run, readings flow sensor → filter, an alert
+// reaches the `$upstream` queue (and the upstream), a
 // desired property changes the sensor's rate, the filter answers `reset`, and the modules recover
 // by themselves when the hub is killed and restarted. Ctrl-C (SIGINT to the demo's process group)
 // or DEMO_SECONDS ends it, and nothing is left running.
@@ -129,14 +130,15 @@ class DemoTest : public ::testing::Test {
     return reported.contains("received") ? reported["received"].get<int64_t>() : -1;
   }
 
-  // Entries in the default-priority queue of `endpoint` (`edgectl endpoint list -o json`); 0 when
-  // it has none yet.
-  int64_t Depth(const std::string& endpoint) {
+  // Entries that reached the default-priority queue of `endpoint`: waiting there or delivered
+  // (`edgectl endpoint list -o json`); 0 when it has none yet.
+  int64_t Reached(const std::string& endpoint) {
     Json stats = EdgectlJson({"endpoint", "list", "-o", "json"});
     if (!stats.is_object()) return 0;
     for (const Json& queue : stats.value("queues", Json::array())) {
       if (queue.value("endpoint", "") == endpoint && !queue.contains("priority")) {
-        return std::stoll(queue.value("depth", "0"));  // a uint64 is a string in proto JSON
+        // A uint64 is a string in proto JSON.
+        return std::stoll(queue.value("depth", "0")) + std::stoll(queue.value("delivered", "0"));
       }
     }
     return 0;
@@ -193,7 +195,7 @@ TEST_F(DemoTest, TheExampleRunsRoutesAnswersAndRecoversUntilCtrlC) {
                      R"({"TemperatureThreshold": -100})"})
                 .wait_status,
             0);
-  ASSERT_TRUE(WaitUntil([&] { return Depth("$upstream") > 0; }, absl::Seconds(30)))
+  ASSERT_TRUE(WaitUntil([&] { return Reached("$upstream") > 0; }, absl::Seconds(30)))
       << EdgectlJson({"endpoint", "list", "-o", "json"}).dump();
   EXPECT_EQ(Reported("filter").value("TemperatureThreshold", 0.0), -100.0);
 
@@ -242,6 +244,9 @@ TEST_F(DemoTest, TheExampleRunsRoutesAnswersAndRecoversUntilCtrlC) {
   EXPECT_THAT(output, HasSubstr("tempSensor  running"));
   EXPECT_THAT(output, HasSubstr("[sensorToFilter]"));
   EXPECT_THAT(output, HasSubstr("[alertsToUpstream]"));
+  EXPECT_THAT(output, HasSubstr("upstream link: online"));
+  EXPECT_THAT(output, ::testing::ContainsRegex("[1-9][0-9]* messages reached the upstream"));
+  EXPECT_THAT(output, HasSubstr("edge-origin-module=filter"));
   EXPECT_THAT(output, HasSubstr("the edge runtime is stopped"));
   EXPECT_THAT(output, HasSubstr("no process is left running"));
   EXPECT_THAT(ProcessesNaming(home_.string()), IsEmpty());

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/agent/runtime/process_runtime.h"
+#include "tests/integration/agent/agent_fixture.h"
 #include "tests/support/run_to_exit.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
@@ -29,10 +30,7 @@
 namespace edge::agent {
 namespace {
 
-using ::edge::testing::BinDir;
 using ::edge::testing::ReadFile;
-using ::edge::testing::ServiceProcess;
-using ::edge::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
@@ -52,32 +50,11 @@ Json& AgentDesired(Json& deployment) {
   return deployment["modulesContent"]["$edgeAgent"]["properties.desired"];
 }
 
-std::unique_ptr<grpc::ClientContext> Rpc() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return context;
-}
-
-class AgentServiceTest : public ::testing::Test {
+class AgentServiceTest : public AgentFixture {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(store_.Start().ok()) << store_.Log();
-    absl::Status started = agent_.Start();
-    ASSERT_TRUE(started.ok()) << started << "\n" << agent_.Log();
-    agent_stub_ = v1::Agent::NewStub(agent_.Channel());
+    StartServices();
     twins_ = store::v1::TwinStore::NewStub(store_.Channel());
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::printf("agent log:\n%s\nstore log:\n%s\n", agent_.Log().c_str(), store_.Log().c_str());
-    }
-    // Nothing may outlive the test.
-    // The agent first: its reconciler runs the deployments applied here.
-    agent_.Stop();
-    if (absl::StatusOr<std::vector<ModuleStatus>> all = runtime_.List(); all.ok()) {
-      for (const ModuleStatus& m : *all) runtime_.Stop(m.config.name).IgnoreError();
-    }
   }
 
   grpc::Status Apply(const std::string& json, v1::ApplyDeploymentResponse* response,
@@ -165,14 +142,7 @@ class AgentServiceTest : public ::testing::Test {
     return reader->Finish();
   }
 
-  TempDir home_;
-  ServiceProcess store_{"store", home_.path()};
-  ServiceProcess agent_{"agent", home_.path()};
-  std::unique_ptr<v1::Agent::Stub> agent_stub_;
   std::unique_ptr<store::v1::TwinStore::Stub> twins_;
-  // The agent's default modules_dir, as the reconciler will use it.
-  ProcessRuntime runtime_{
-      {.modules_dir = home_.path() / "data/modules", .monitor = BinDir() / "edge-module-monitor"}};
 };
 
 // --- ApplyDeployment

@@ -29,6 +29,7 @@
 #include "nlohmann/json.hpp"
 #include "services/agent/module_environment.h"
 #include "services/agent/runtime/process_runtime.h"
+#include "tests/integration/agent/agent_fixture.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_until.h"
@@ -36,9 +37,6 @@
 namespace edge::agent {
 namespace {
 
-using ::edge::testing::BinDir;
-using ::edge::testing::ServiceProcess;
-using ::edge::testing::TempDir;
 using ::edge::testing::WaitUntil;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
@@ -47,64 +45,21 @@ using Json = nlohmann::json;
 constexpr char kPrintEnv[] = "env | sort; echo env-printed; while true; do sleep 0.2; done";
 constexpr char kUserKey[] = "c2VjcmV0LWtleS1vZi0zMi1ieXRlcy0wMTIzNDU2Nzg=";
 
-std::unique_ptr<grpc::ClientContext> Rpc() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return context;
-}
-
 // A `process` module printing its environment, with `env` of its own.
 Json PrintEnvModule(const Json& env = Json::object()) {
-  return {{"version", "1.0"},
-          {"type", "process"},
-          {"status", "running"},
-          {"restartPolicy", "always"},
-          {"env", env},
-          {"settings",
-           {{"image", "/bin/sh"}, {"createOptions", Json{{"Cmd", {"-c", kPrintEnv}}}.dump()}}}};
+  Json module = ShellModule(kPrintEnv);
+  module["env"] = env;
+  return module;
 }
 
-Json Deployment(const Json& modules) {
-  Json agent = {{"schemaVersion", "1.1"},
-                {"runtime", {{"type", "process"}}},
-                {"systemModules",
-                 {{"edgeAgent", {{"type", "docker"}, {"settings", {{"image", "edge-agent"}}}}},
-                  {"edgeHub",
-                   {{"type", "docker"},
-                    {"status", "running"},
-                    {"restartPolicy", "always"},
-                    {"settings", {{"image", "edge-hub"}}}}}}},
-                {"modules", modules}};
-  return {
-      {"modulesContent",
-       {{"$edgeAgent", {{"properties.desired", agent}}},
-        {"$edgeHub",
-         {{"properties.desired",
-           {{"schemaVersion", "1.1"}, {"routes", {{"r", "FROM /messages/* INTO $upstream"}}}}}}}}}};
-}
-
-class ModuleIdentityTest : public ::testing::Test {
+class ModuleIdentityTest : public AgentFixture {
  protected:
   void SetUp() override {
-    std::ofstream(home_.path() / "config.toml")
-        << "[device]\nhostname = \"gw.test\"\n"
-           "[agent]\nreconcile_interval_seconds = 0.2\nrestart_initial_delay_seconds = 0.2\n"
-           "restart_max_delay_seconds = 0.8\n";
-    ASSERT_TRUE(store_.Start().ok()) << store_.Log();
-    absl::Status started = agent_.Start();
-    ASSERT_TRUE(started.ok()) << started << "\n" << agent_.Log();
-    agent_stub_ = v1::Agent::NewStub(agent_.Channel());
+    StartServices(
+        "[device]\nhostname = \"gw.test\"\n"
+        "[agent]\nreconcile_interval_seconds = 0.2\nrestart_initial_delay_seconds = 0.2\n"
+        "restart_max_delay_seconds = 0.8\n");
     identities_ = store::v1::IdentityRegistry::NewStub(store_.Channel());
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::printf("agent log:\n%s\nstore log:\n%s\n", agent_.Log().c_str(), store_.Log().c_str());
-    }
-    agent_.Stop();
-    if (absl::StatusOr<std::vector<ModuleStatus>> all = runtime_.List(); all.ok()) {
-      for (const ModuleStatus& m : *all) runtime_.Stop(m.config.name).IgnoreError();
-    }
   }
 
   void Apply(const Json& modules) {
@@ -164,13 +119,7 @@ class ModuleIdentityTest : public ::testing::Test {
     return env;
   }
 
-  TempDir home_;
-  ServiceProcess store_{"store", home_.path()};
-  ServiceProcess agent_{"agent", home_.path()};
-  std::unique_ptr<v1::Agent::Stub> agent_stub_;
   std::unique_ptr<store::v1::IdentityRegistry::Stub> identities_;
-  ProcessRuntime runtime_{
-      {.modules_dir = home_.path() / "data/modules", .monitor = BinDir() / "edge-module-monitor"}};
 };
 
 TEST_F(ModuleIdentityTest, ADeployedModuleGetsItsIdentityAndEveryVariable) {

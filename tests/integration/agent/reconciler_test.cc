@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/agent/runtime/process_runtime.h"
+#include "tests/integration/agent/agent_fixture.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait_until.h"
@@ -35,54 +36,12 @@
 namespace edge::agent {
 namespace {
 
-using ::edge::testing::BinDir;
 using ::edge::testing::ServiceProcess;
-using ::edge::testing::TempDir;
 using ::edge::testing::WaitUntil;
 using Json = nlohmann::json;
 
 constexpr char kAgentTwin[] = "edge-device/$edgeAgent";
 constexpr char kForever[] = "echo started; while true; do sleep 0.2; done";
-
-std::unique_ptr<grpc::ClientContext> Rpc() {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  return context;
-}
-
-// A `process` module running `/bin/sh -c script`.
-Json ShellModule(const std::string& script, const std::string& restart_policy = "always",
-                 int startup_order = 1) {
-  return {{"version", "1.0"},
-          {"type", "process"},
-          {"status", "running"},
-          {"restartPolicy", restart_policy},
-          {"startupOrder", startup_order},
-          {"settings",
-           {{"image", "/bin/sh"}, {"createOptions", Json{{"Cmd", {"-c", script}}}.dump()}}}};
-}
-
-Json AgentDesired(const Json& modules) {
-  return {{"schemaVersion", "1.1"},
-          {"runtime", {{"type", "process"}}},
-          {"systemModules",
-           {{"edgeAgent", {{"type", "docker"}, {"settings", {{"image", "edge-agent"}}}}},
-            {"edgeHub",
-             {{"type", "docker"},
-              {"status", "running"},
-              {"restartPolicy", "always"},
-              {"settings", {{"image", "edge-hub"}}}}}}},
-          {"modules", modules}};
-}
-
-Json Deployment(const Json& modules) {
-  return {
-      {"modulesContent",
-       {{"$edgeAgent", {{"properties.desired", AgentDesired(modules)}}},
-        {"$edgeHub",
-         {{"properties.desired",
-           {{"schemaVersion", "1.1"}, {"routes", {{"r", "FROM /messages/* INTO $upstream"}}}}}}}}}};
-}
 
 // A `process` module running `/bin/sh -c script` with a Healthcheck `test -f healthy` (a file in
 // its working directory, its state directory) every 200 ms, unhealthy after 2 failures.
@@ -98,31 +57,13 @@ Json HealthCheckedModule(const std::string& script, const std::string& restart_p
   return module;
 }
 
-class ReconcilerTest : public ::testing::Test {
+class ReconcilerTest : public AgentFixture {
  protected:
   void SetUp() override {
-    std::ofstream(home_.path() / "config.toml")
-        << "[agent]\nreconcile_interval_seconds = 0.2\nrestart_initial_delay_seconds = 0.2\n"
-           "restart_max_delay_seconds = 0.8\n";
-    ASSERT_TRUE(store_.Start().ok()) << store_.Log();
-    StartAgent();
+    StartServices(
+        "[agent]\nreconcile_interval_seconds = 0.2\nrestart_initial_delay_seconds = 0.2\n"
+        "restart_max_delay_seconds = 0.8\n");
     twins_ = store::v1::TwinStore::NewStub(store_.Channel());
-  }
-
-  void StartAgent() {
-    absl::Status started = agent_.Start();
-    ASSERT_TRUE(started.ok()) << started << "\n" << agent_.Log();
-    agent_stub_ = v1::Agent::NewStub(agent_.Channel());
-  }
-
-  void TearDown() override {
-    if (HasFailure()) {
-      std::printf("agent log:\n%s\nstore log:\n%s\n", agent_.Log().c_str(), store_.Log().c_str());
-    }
-    agent_.Stop();  // before the modules, or it would start them again
-    if (absl::StatusOr<std::vector<ModuleStatus>> all = runtime_.List(); all.ok()) {
-      for (const ModuleStatus& m : *all) runtime_.Stop(m.config.name).IgnoreError();
-    }
   }
 
   int64_t Apply(const Json& modules) {
@@ -210,14 +151,7 @@ class ReconcilerTest : public ::testing::Test {
     return home_.path() / "data/modules" / name;
   }
 
-  TempDir home_;
-  ServiceProcess store_{"store", home_.path()};
-  ServiceProcess agent_{"agent", home_.path()};
-  std::unique_ptr<v1::Agent::Stub> agent_stub_;
   std::unique_ptr<store::v1::TwinStore::Stub> twins_;
-  // The agent's modules_dir, to clean up after the test.
-  ProcessRuntime runtime_{
-      {.modules_dir = home_.path() / "data/modules", .monitor = BinDir() / "edge-module-monitor"}};
 };
 
 TEST_F(ReconcilerTest, DeployedModulesRunAndAreReported) {
@@ -249,7 +183,7 @@ TEST_F(ReconcilerTest, InvalidDesiredIsRejectedAndModulesKeepRunning) {
   const int64_t pid = Modules()["steady"].pid();
 
   // ApplyDeployment refuses an invalid deployment, so write it as another writer could.
-  Json invalid = AgentDesired({{"steady", ShellModule(kForever, "sometimes")}});
+  Json invalid = AgentDesiredOf({{"steady", ShellModule(kForever, "sometimes")}});
   store::v1::ReplaceDesiredRequest request;
   request.set_id(kAgentTwin);
   request.set_json(invalid.dump());

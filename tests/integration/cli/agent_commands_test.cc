@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "services/agent/runtime/process_runtime.h"
+#include "tests/integration/agent/agent_fixture.h"
 #include "tests/support/run_to_exit.h"
 #include "tests/support/service_process.h"
 #include "tests/support/temp_dir.h"
@@ -30,27 +31,13 @@ using ::edge::testing::BinDir;
 using ::edge::testing::Finished;
 using ::edge::testing::ReadFile;
 using ::edge::testing::RunToExit;
-using ::edge::testing::ServiceProcess;
-using ::edge::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using Json = nlohmann::json;
 
-class AgentCommandsTest : public ::testing::Test {
+class AgentCommandsTest : public agent::AgentFixture {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(store_.Start().ok()) << store_.Log();
-    absl::Status started = agent_.Start();
-    ASSERT_TRUE(started.ok()) << started << "\n" << agent_.Log();
-  }
-
-  void TearDown() override {
-    // The agent first: its reconciler runs the deployments applied here.
-    agent_.Stop();
-    if (absl::StatusOr<std::vector<ModuleStatus>> all = runtime_.List(); all.ok()) {
-      for (const ModuleStatus& m : *all) runtime_.Stop(m.config.name).IgnoreError();
-    }
-  }
+  void SetUp() override { StartServices(); }
 
   // `edgectl --edge-home <home> args...`; stdout and stderr together.
   Finished Edgectl(const std::vector<std::string>& args) {
@@ -78,12 +65,6 @@ class AgentCommandsTest : public ::testing::Test {
       status = runtime_.Inspect(name);
     }
   }
-
-  TempDir home_;
-  ServiceProcess store_{"store", home_.path()};
-  ServiceProcess agent_{"agent", home_.path()};
-  ProcessRuntime runtime_{
-      {.modules_dir = home_.path() / "data/modules", .monitor = BinDir() / "edge-module-monitor"}};
 };
 
 TEST_F(AgentCommandsTest, DeployWritesTheDeploymentAndPrintsTheVersions) {

@@ -101,6 +101,10 @@ struct DeviceConnectionString {
 // checked here (see ValidateSymmetricKey in common/sas.h).
 absl::StatusOr<DeviceConnectionString> ParseDeviceConnectionString(absl::string_view text);
 
+// MQTT over TLS's port (IANA), the one IoT Hub listens on: the default of `[hub] sas_port` (which
+// edge-agent also reads, to tell modules where the hub is) and of `[router] upstream_port`.
+inline constexpr int kMqttTlsPort = 8883;
+
 // [device]: who this edge device is. Read by every service.
 struct DeviceConfig {
   std::string id;        // device_id: the edge device identity; modules are `{id}/{module}`

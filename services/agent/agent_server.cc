@@ -55,9 +55,10 @@ absl::StatusOr<AgentOptions> AgentOptions::FromConfig(const Config& config,
   // Modules reach the hub's SAS listener: GatewayHostName names its port when it is not MQTT's
   // TLS port 8883 (the hub's default), as `host:port` — what SDKs that build an address from it
   // (the Node.js SDK, the sample modules) then connect to.
-  ASSIGN_OR_RETURN(int64_t hub_port, config.Section("hub").GetInt("sas_port", 8883, 0, 65535));
+  ASSIGN_OR_RETURN(int64_t hub_port,
+                   config.Section("hub").GetInt("sas_port", kMqttTlsPort, 0, 65535));
   std::string gateway = options.device.hostname;
-  if (hub_port != 8883 && hub_port != 0) absl::StrAppend(&gateway, ":", hub_port);
+  if (hub_port != kMqttTlsPort && hub_port != 0) absl::StrAppend(&gateway, ":", hub_port);
   // IoT Hub's host is the upstream's (`[device] connection_string`); without one, the hub's own
   // host name stands for it (SDKs ignore it when GatewayHostName is set, the hub ignores a SAS
   // resource's host).

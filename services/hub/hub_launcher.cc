@@ -85,7 +85,7 @@ absl::StatusOr<HubConfig> LoadHubConfig(const Config& config,
   hub.log_level = std::string(log_level);
   ASSIGN_OR_RETURN(hub.grpc, ListenAddressFromSection(section, edge_home));
   ASSIGN_OR_RETURN(hub.bind_address, section.GetString("bind_address", ""));
-  ASSIGN_OR_RETURN(int64_t sas_port, section.GetInt("sas_port", 8883, 0, 65535));
+  ASSIGN_OR_RETURN(int64_t sas_port, section.GetInt("sas_port", kMqttTlsPort, 0, 65535));
   hub.sas_port = static_cast<int>(sas_port);
   ASSIGN_OR_RETURN(int64_t x509_port, section.GetInt("x509_port", 8884, 0, 65535));
   hub.x509_port = static_cast<int>(x509_port);

@@ -21,7 +21,7 @@ namespace edge::hub {
 struct HubConfig {
   ListenAddress grpc;                 // `listen`: the hub's gRPC service (default unix)
   std::string bind_address;           // `bind_address`: the TLS listeners' address ("" = all)
-  int sas_port = 8883;                // `sas_port`: TLS for SAS clients (0 = none)
+  int sas_port = kMqttTlsPort;        // `sas_port`: TLS for SAS clients (0 = none)
   int x509_port = 8884;               // `x509_port`: TLS requiring a client certificate (0 = none)
   std::filesystem::path server_cert;  // `server_cert`: PEM; default $EDGE_HOME/certs/server.pem
   std::filesystem::path server_key;   // `server_key`: PEM; default $EDGE_HOME/certs/server.key.pem

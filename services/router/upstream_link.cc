@@ -49,7 +49,7 @@ void InitLibraryOnce() {
 absl::StatusOr<std::optional<UpstreamLinkOptions>> UpstreamLinkOptions::FromConfig(
     const DeviceConfig& device, ConfigSection& router) {
   UpstreamLinkOptions options;
-  ASSIGN_OR_RETURN(int64_t port, router.GetInt("upstream_port", 8883, 1, 65535));
+  ASSIGN_OR_RETURN(int64_t port, router.GetInt("upstream_port", kMqttTlsPort, 1, 65535));
   options.port = static_cast<int>(port);
   ASSIGN_OR_RETURN(options.plain, router.GetBool("upstream_plain", false));
   ASSIGN_OR_RETURN(options.ca_file, router.GetString("upstream_ca_file", ""));

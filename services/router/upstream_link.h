@@ -77,7 +77,7 @@ inline constexpr char kUpstreamApiVersion[] = "2021-04-12";
 
 struct UpstreamLinkOptions {
   std::string host;               // where to connect: GatewayHostName, else HostName
-  int port = 8883;                // upstream_port
+  int port = kMqttTlsPort;        // upstream_port
   std::string hub_host_name;      // HostName: the SAS resource and the username name it
   std::string device_id;          // DeviceId = [device] id: the client id
   std::string shared_access_key;  // empty: X.509 (cert_file, key_file)

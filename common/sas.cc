@@ -227,6 +227,12 @@ absl::Status ValidateSasToken(absl::string_view token_text, const IdentityId& id
                               absl::string_view primary_key, absl::string_view secondary_key,
                               absl::Time now) {
   ASSIGN_OR_RETURN(SasToken token, ParseSasToken(token_text));
+  return ValidateSasToken(token, identity, primary_key, secondary_key, now);
+}
+
+absl::Status ValidateSasToken(const SasToken& token, const IdentityId& identity,
+                              absl::string_view primary_key, absl::string_view secondary_key,
+                              absl::Time now) {
   if (now > absl::FromUnixSeconds(token.expiry_unix_seconds) + kSasClockSkew) {
     return Unauthenticated("expired SAS token",
                            absl::StrCat("se ", token.expiry_unix_seconds, " is before ",

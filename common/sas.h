@@ -85,6 +85,10 @@ inline constexpr absl::Duration kSasClockSkew = absl::Minutes(5);
 absl::Status ValidateSasToken(absl::string_view token, const IdentityId& identity,
                               absl::string_view primary_key, absl::string_view secondary_key,
                               absl::Time now);
+// The same for a token the caller already parsed (ParseSasToken), without the "malformed" case.
+absl::Status ValidateSasToken(const SasToken& token, const IdentityId& identity,
+                              absl::string_view primary_key, absl::string_view secondary_key,
+                              absl::Time now);
 
 }  // namespace edge
 

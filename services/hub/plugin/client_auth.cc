@@ -61,14 +61,14 @@ AuthResult AuthenticateSas(const IdentityTable& table, const IdentityId& identit
                      "\" uses X.509: connect to the X.509 listener with its certificate"));
   }
   if (password.empty()) return Refuse(AuthFailure::kMalformedToken, "no SAS token in the password");
+  absl::StatusOr<SasToken> token = ParseSasToken(password);
+  if (!token.ok()) {
+    return Refuse(AuthFailure::kMalformedToken, std::string(token.status().message()));
+  }
   const IdentityRecord* keys = &record;
   if (identity.is_module()) {
     // §1: a device-level token is accepted for a module of that device, signed with the
     // device's keys.
-    absl::StatusOr<SasToken> token = ParseSasToken(password);
-    if (!token.ok()) {
-      return Refuse(AuthFailure::kMalformedToken, std::string(token.status().message()));
-    }
     if (!absl::StrContains(token->resource, "/modules/")) {
       auto device = table.find(identity.device());
       if (device == table.end() || device->second.x509) {
@@ -84,12 +84,10 @@ AuthResult AuthenticateSas(const IdentityTable& table, const IdentityId& identit
     }
   }
   absl::Status valid =
-      ValidateSasToken(password, identity, keys->primary_key, keys->secondary_key, now);
+      ValidateSasToken(*token, identity, keys->primary_key, keys->secondary_key, now);
   if (!valid.ok()) return Refuse(SasFailure(valid), std::string(valid.message()));
   AuthResult accepted = Accept(identity, AuthMethod::kSas);
-  if (absl::StatusOr<SasToken> token = ParseSasToken(password); token.ok()) {  // valid: it parses
-    accepted.valid_until = absl::FromUnixSeconds(token->expiry_unix_seconds) + kSasClockSkew;
-  }
+  accepted.valid_until = absl::FromUnixSeconds(token->expiry_unix_seconds) + kSasClockSkew;
   return accepted;
 }
 
